@@ -1,0 +1,64 @@
+# vfio-bar-ur: a QEMU fork that keeps guests alive when they touch a
+# disabled passthrough BAR.  See README.md.
+#
+#   make            patched build/qemu-system-x86_64 (+ the test bed)
+#   make stock      the same source without our series, in build-stock/
+#   make check      everything above, then every test
+#
+# QEMU_SRC=/path    use that QEMU tree instead of Debian's pinned source
+# CONFIGURE_FLAGS=  extra flags for QEMU's configure
+
+TOP        := $(abspath .)
+BUILD      := $(TOP)/build
+STOCK      := $(TOP)/build-stock
+PRISTINE   := $(BUILD)/qemu-pristine
+QEMU_SRC   ?= $(PRISTINE)
+FORK_SRC   ?= $(BUILD)/src
+FORK_NAME  := vfio-bar-ur
+GIT_REV    := $(shell git -C $(TOP) describe --always --dirty=+ 2>/dev/null || echo unknown)
+
+export CONFIGURE_FLAGS
+
+.PHONY: all fork stock deps fetch prepare-fork prepare-stock check \
+        check-pipeline clean distclean FORCE
+
+all: fork
+
+deps:
+	@$(TOP)/scripts/install-deps
+
+# Debian's source is only fetched when no QEMU_SRC was given.
+ifeq ($(QEMU_SRC),$(PRISTINE))
+fetch: deps
+	@$(TOP)/configure-wrapper/fetch-qemu $(BUILD)/dl $(PRISTINE)
+else
+fetch: deps
+endif
+
+prepare-fork: fetch
+	@$(TOP)/configure-wrapper/prepare-tree $(QEMU_SRC) $(FORK_SRC) $(TOP)/qemu-patches
+
+prepare-stock: fetch
+	@$(TOP)/configure-wrapper/prepare-tree $(QEMU_SRC) $(STOCK)/src
+
+fork: prepare-fork
+	@$(TOP)/configure-wrapper/build-qemu $(FORK_SRC) $(BUILD)/obj $(BUILD)/prefix \
+	    "$(FORK_NAME) fork $(GIT_REV)"
+	@ln -sf prefix/bin/qemu-system-x86_64 $(BUILD)/qemu-system-x86_64
+
+stock: prepare-stock
+	@$(TOP)/configure-wrapper/build-qemu $(STOCK)/src $(STOCK)/obj $(STOCK)/prefix \
+	    "$(FORK_NAME) stock baseline $(GIT_REV)"
+	@ln -sf prefix/bin/qemu-system-x86_64 $(STOCK)/qemu-system-x86_64
+
+check: fork stock
+	@$(TOP)/scripts/run-checks
+
+check-pipeline: fork
+	@$(TOP)/scripts/test-pipeline
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/prefix $(BUILD)/src $(STOCK)
+
+distclean:
+	rm -rf $(BUILD) $(STOCK)
