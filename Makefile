@@ -15,6 +15,7 @@ PRISTINE   := $(BUILD)/qemu-pristine
 QEMU_SRC   ?= $(PRISTINE)
 FORK_SRC   ?= $(BUILD)/src
 FORK_NAME  := vfio-bar-ur
+PREFIX     := /opt/vfio-bar-ur
 GIT_REV    := $(shell git -C $(TOP) describe --always --dirty=+ 2>/dev/null || echo unknown)
 
 export CONFIGURE_FLAGS
@@ -42,14 +43,14 @@ prepare-stock: fetch
 	@$(TOP)/configure-wrapper/prepare-tree $(QEMU_SRC) $(STOCK)/src
 
 fork: prepare-fork
-	@$(TOP)/configure-wrapper/build-qemu $(FORK_SRC) $(BUILD)/obj $(BUILD)/prefix \
+	@$(TOP)/configure-wrapper/build-qemu $(FORK_SRC) $(BUILD)/obj $(BUILD)/install \
 	    "$(FORK_NAME) fork $(GIT_REV)"
-	@ln -sf prefix/bin/qemu-system-x86_64 $(BUILD)/qemu-system-x86_64
+	@ln -sf install$(PREFIX)/bin/qemu-system-x86_64 $(BUILD)/qemu-system-x86_64
 
 stock: prepare-stock
-	@$(TOP)/configure-wrapper/build-qemu $(STOCK)/src $(STOCK)/obj $(STOCK)/prefix \
+	@$(TOP)/configure-wrapper/build-qemu $(STOCK)/src $(STOCK)/obj $(STOCK)/install \
 	    "$(FORK_NAME) stock baseline $(GIT_REV)"
-	@ln -sf prefix/bin/qemu-system-x86_64 $(STOCK)/qemu-system-x86_64
+	@ln -sf install$(PREFIX)/bin/qemu-system-x86_64 $(STOCK)/qemu-system-x86_64
 
 check: fork stock
 	@$(TOP)/scripts/run-checks
@@ -58,7 +59,7 @@ check-pipeline: fork
 	@$(TOP)/scripts/test-pipeline
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/prefix $(BUILD)/src $(STOCK)
+	rm -rf $(BUILD)/obj $(BUILD)/install $(BUILD)/src $(BUILD)/testbed $(STOCK)
 
 distclean:
 	rm -rf $(BUILD) $(STOCK)

@@ -1,0 +1,54 @@
+/*
+ * vfio PCI: BARs of a device that does not decode memory behave as an
+ * Unsupported Request (reads all-ones, writes dropped).
+ *
+ * Copyright (c) 2026 vfio-bar-ur developers
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_VFIO_PCI_BAR_UR_H
+#define HW_VFIO_PCI_BAR_UR_H
+
+#include "hw/pci/pci.h"
+#include "hw/vfio/vfio-region.h"
+
+typedef struct VFIOPCIDevice VFIOPCIDevice;
+
+typedef struct VFIOPCIBarUR {
+    /* x-bar-unmap-first: drop the fast path before forwarding a disable */
+    bool unmap_first;
+    /* the BAR mmaps are disabled by us: the device does not decode */
+    bool mmaps_off;
+    /* Initiate-FLR was written; decoding resumes when Command.MEM is set */
+    bool flr_pending;
+    /* one warning per disabled period, not one per access */
+    bool warned;
+    int64_t last_warn_ms;
+    /* all-ones background at the programmed address of an unmapped BAR */
+    MemoryRegion *overlay[PCI_ROM_SLOT];
+    pcibus_t overlay_addr[PCI_ROM_SLOT];
+
+    uint64_t ur_reads;
+    uint64_t ur_writes;
+    uint64_t unmaps;
+    uint64_t restores;
+} VFIOPCIBarUR;
+
+bool vfio_pci_bar_ur_decodes(VFIOPCIDevice *vdev);
+bool vfio_pci_bar_ur_write_begin(VFIOPCIDevice *vdev, uint32_t addr,
+                                 uint32_t val, int len);
+void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr, int len,
+                               bool forwarded);
+bool vfio_pci_bar_ur_mmaps_blocked(VFIOPCIDevice *vdev);
+bool vfio_pci_bar_ur_region_read(VFIORegion *region, hwaddr addr,
+                                 unsigned size, uint64_t *data);
+bool vfio_pci_bar_ur_region_write(VFIORegion *region, hwaddr addr,
+                                  uint64_t data, unsigned size);
+bool vfio_pci_bar_ur_region_failed(VFIORegion *region, int ret);
+void vfio_pci_bar_ur_guard_mmap(VFIORegion *region, MemoryRegion *mr);
+void vfio_pci_bar_ur_exit(VFIOPCIDevice *vdev);
+void vfio_pci_bar_ur_finalize(VFIOPCIDevice *vdev);
+void vfio_pci_bar_ur_class_init(ObjectClass *klass);
+
+#endif /* HW_VFIO_PCI_BAR_UR_H */
