@@ -20,10 +20,10 @@ GIT_REV    := $(shell git -C $(TOP) describe --always --dirty=+ 2>/dev/null || e
 
 export CONFIGURE_FLAGS
 
-.PHONY: all fork stock deps fetch prepare-fork prepare-stock check \
+.PHONY: all fork stock testbed deps fetch prepare-fork prepare-stock check \
         check-pipeline clean distclean FORCE
 
-all: fork
+all: fork testbed
 
 deps:
 	@$(TOP)/scripts/install-deps
@@ -52,7 +52,14 @@ stock: prepare-stock
 	    "$(FORK_NAME) stock baseline $(GIT_REV)"
 	@ln -sf install$(PREFIX)/bin/qemu-system-x86_64 $(STOCK)/qemu-system-x86_64
 
-check: fork stock
+# The vfio-user test device (on the libvfio-user that ships in QEMU's
+# source) and the freestanding stress guest.
+testbed: prepare-fork
+	@$(MAKE) -s -C $(TOP)/testbed/device O=$(BUILD)/testbed \
+	    LIBVFIO_USER_SRC=$(FORK_SRC)/subprojects/libvfio-user
+	@$(MAKE) -s -C $(TOP)/testbed/guest O=$(BUILD)/testbed
+
+check: fork testbed stock
 	@$(TOP)/scripts/run-checks
 
 check-pipeline: fork
