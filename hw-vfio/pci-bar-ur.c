@@ -204,11 +204,16 @@ static void bar_overlay_write(void *opaque, hwaddr addr, uint64_t data,
     bar_ur_count(o->vdev, o->nr, true, addr, data, size);
 }
 
+/* .impl as .valid: one access, one count, whatever its size */
 static const MemoryRegionOps bar_overlay_ops = {
     .read = bar_overlay_read,
     .write = bar_overlay_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     .valid = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+    },
+    .impl = {
         .min_access_size = 1,
         .max_access_size = 8,
     },
