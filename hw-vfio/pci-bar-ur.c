@@ -24,8 +24,12 @@
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
+#include "qemu/sigbus-guard.h"
 #include "qemu/timer.h"
+#include "qapi/error.h"
 #include "qapi/visitor.h"
+#include "hw/core/cpu.h"
+#include "system/kvm.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/pci_device.h"
 #include "hw/qdev-properties.h"
@@ -49,13 +53,36 @@ static uint8_t write_byte(uint32_t addr, uint32_t val, uint32_t reg)
     return val >> ((reg - addr) * BITS_PER_BYTE);
 }
 
-/* Does the device decode its memory BARs, as far as the guest has told it? */
+/*
+ * Does the device decode its memory BARs?  As far as the guest has told
+ * it, unless the device was found not to (its mapping failed under us).
+ */
 bool vfio_pci_bar_ur_decodes(VFIOPCIDevice *vdev)
 {
     PCIDevice *pdev = PCI_DEVICE(vdev);
 
     return (pci_get_word(pdev->config + PCI_COMMAND) & PCI_COMMAND_MEMORY) &&
-           pci_pm_state(pdev) == 0 && !vdev->bar_ur.flr_pending;
+           pci_pm_state(pdev) == 0 && !vdev->bar_ur.flr_pending &&
+           !vdev->bar_ur.host_disabled;
+}
+
+/* Does the physical device decode?  Asks it through its config region. */
+bool vfio_pci_bar_ur_device_decodes(VFIOPCIDevice *vdev, uint16_t *cmd,
+                                    uint16_t *pmcsr)
+{
+    PCIDevice *pdev = PCI_DEVICE(vdev);
+
+    *cmd = *pmcsr = 0;
+    if (vfio_pci_config_space_read(vdev, PCI_COMMAND, 2, cmd) != 2 ||
+        (pdev->pm_cap &&
+         vfio_pci_config_space_read(vdev, pdev->pm_cap + PCI_PM_CTRL, 2,
+                                    pmcsr) != 2)) {
+        return false;
+    }
+    *cmd = le16_to_cpu(*cmd);
+    *pmcsr = le16_to_cpu(*pmcsr);
+    return (*cmd & PCI_COMMAND_MEMORY) &&
+           !(*pmcsr & PCI_PM_CTRL_STATE_MASK);
 }
 
 /* Will this config write stop decoding or move a decoding BAR? */
@@ -89,6 +116,24 @@ static void bar_ur_unmap(VFIOPCIDevice *vdev)
     vdev->bar_ur.mmaps_off = true;
     vdev->bar_ur.unmaps++;
     trace_vfio_pci_bar_ur_unmap(vdev->vbasedev.name);
+}
+
+/*
+ * The BARs' backing went away without the guest asking (a failed mapping,
+ * a host-side reset or power transition): answer Unsupported Request until
+ * the guest enables the device again and the device agrees.
+ */
+void vfio_pci_bar_ur_revoked(VFIOPCIDevice *vdev, bool by_device)
+{
+    if (by_device && !vdev->bar_ur.host_disabled) {
+        vdev->bar_ur.host_disabled = true;
+        warn_report("vfio %s: the device stopped decoding its BARs without "
+                    "the guest asking; answering as Unsupported Request",
+                    vdev->vbasedev.name);
+    }
+    if (!vdev->bar_ur.mmaps_off) {
+        bar_ur_unmap(vdev);
+    }
 }
 
 static void bar_ur_restore(VFIOPCIDevice *vdev)
@@ -287,7 +332,12 @@ void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr, int len,
 {
     VFIOPCIBarUR *ur = &vdev->bar_ur;
     PCIDevice *pdev = PCI_DEVICE(vdev);
+    uint16_t cmd, pmcsr;
 
+    if (ur->host_disabled && forwarded &&
+        vfio_pci_bar_ur_device_decodes(vdev, &cmd, &pmcsr)) {
+        ur->host_disabled = false;
+    }
     if (ur->flr_pending && forwarded && write_covers(addr, len, PCI_COMMAND) &&
         (pci_get_word(pdev->config + PCI_COMMAND) & PCI_COMMAND_MEMORY)) {
         ur->flr_pending = false;
@@ -384,7 +434,8 @@ bool vfio_pci_bar_ur_region_failed(VFIORegion *region, int ret)
  * disables the device; when it gets the lock the mapping may be revoked, so
  * check the device state first (under the BQL) instead of faulting on it.
  */
-static int mmap_bar_nr(VFIOPCIDevice *vdev, MemoryRegion *mr)
+/* The BAR whose mmap @mr is, or -1. */
+int vfio_pci_bar_ur_mmap_bar(VFIOPCIDevice *vdev, MemoryRegion *mr)
 {
     int nr, i;
 
@@ -395,19 +446,53 @@ static int mmap_bar_nr(VFIOPCIDevice *vdev, MemoryRegion *mr)
             }
         }
     }
-    g_assert_not_reached();
+    return -1;
+}
+
+/*
+ * Touch the mapping; false if the host revoked it behind our back and the
+ * access raised SIGBUS.  Only KVM vCPU threads take SIGBUS synchronously
+ * (other threads block it, and a blocked synchronous SIGBUS kills the
+ * process); there the device state checked before has to do.
+ */
+static bool bar_mmap_access(MemoryRegion *mr, hwaddr addr, unsigned size,
+                            uint64_t *data, bool is_write)
+{
+    void *host = memory_region_get_ram_ptr(mr) + addr;
+    SigbusGuard guard = { .start = host, .len = size };
+    bool guarded = current_cpu && kvm_enabled();
+
+    if (guarded) {
+        if (sigsetjmp(guard.env, 0)) {
+            sigbus_guard_recovered();
+            return false;
+        }
+        sigbus_guard = &guard;
+    }
+    if (is_write) {
+        stn_he_p(host, size, *data);
+    } else {
+        *data = ldn_he_p(host, size);
+    }
+    sigbus_guard = NULL;
+    return true;
 }
 
 static uint64_t bar_mmap_read(void *opaque, hwaddr addr, unsigned size)
 {
     MemoryRegion *mr = opaque;
     VFIOPCIDevice *vdev = VFIO_PCI_DEVICE(memory_region_owner(mr));
+    uint64_t data;
 
-    if (!vfio_pci_bar_ur_decodes(vdev)) {
-        bar_ur_count(vdev, mmap_bar_nr(vdev, mr), false, addr, 0, size);
-        return ur_ones(size);
+    if (vfio_pci_bar_ur_decodes(vdev)) {
+        if (bar_mmap_access(mr, addr, size, &data, false)) {
+            return data;
+        }
+        vfio_pci_bar_ur_revoked(vdev, true);
     }
-    return ldn_he_p(memory_region_get_ram_ptr(mr) + addr, size);
+    bar_ur_count(vdev, vfio_pci_bar_ur_mmap_bar(vdev, mr), false, addr, 0,
+                 size);
+    return ur_ones(size);
 }
 
 static void bar_mmap_write(void *opaque, hwaddr addr, uint64_t data,
@@ -416,11 +501,14 @@ static void bar_mmap_write(void *opaque, hwaddr addr, uint64_t data,
     MemoryRegion *mr = opaque;
     VFIOPCIDevice *vdev = VFIO_PCI_DEVICE(memory_region_owner(mr));
 
-    if (!vfio_pci_bar_ur_decodes(vdev)) {
-        bar_ur_count(vdev, mmap_bar_nr(vdev, mr), true, addr, data, size);
-        return;
+    if (vfio_pci_bar_ur_decodes(vdev)) {
+        if (bar_mmap_access(mr, addr, size, &data, true)) {
+            return;
+        }
+        vfio_pci_bar_ur_revoked(vdev, true);
     }
-    stn_he_p(memory_region_get_ram_ptr(mr) + addr, size, data);
+    bar_ur_count(vdev, vfio_pci_bar_ur_mmap_bar(vdev, mr), true, addr, data,
+                 size);
 }
 
 /* Same access rules as QEMU's ram_device regions. */
@@ -489,6 +577,24 @@ static const Property vfio_pci_bar_ur_properties[] = {
                      bar_ur.unmap_first, true),
 };
 
+static char *bar_ur_get_fault_policy(Object *obj, Error **errp)
+{
+    return g_strdup(VFIO_PCI_DEVICE(obj)->bar_ur.fault_stop ? "stop" : "ur");
+}
+
+static void bar_ur_set_fault_policy(Object *obj, const char *value,
+                                    Error **errp)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI_DEVICE(obj);
+
+    if (!strcmp(value, "ur") || !strcmp(value, "stop")) {
+        vdev->bar_ur.fault_stop = !strcmp(value, "stop");
+    } else {
+        error_setg(errp, "x-bar-fault-policy must be 'ur' or 'stop', not '%s'",
+                   value);
+    }
+}
+
 void vfio_pci_bar_ur_class_init(ObjectClass *klass)
 {
     static const struct {
@@ -507,7 +613,16 @@ void vfio_pci_bar_ur_class_init(ObjectClass *klass)
     };
     int i;
 
+#ifdef CONFIG_KVM
+    vfio_pci_bar_fault_init();
+#endif
     device_class_set_props(DEVICE_CLASS(klass), vfio_pci_bar_ur_properties);
+    object_class_property_add_str(klass, "x-bar-fault-policy",
+                                  bar_ur_get_fault_policy,
+                                  bar_ur_set_fault_policy);
+    object_class_property_set_description(klass, "x-bar-fault-policy",
+        "What a memory fault on a BAR the device claims to decode does: "
+        "'ur' (default) answers Unsupported Request, 'stop' stops the VM");
     object_class_property_set_description(klass, "x-bar-unmap-first",
         "Drop the BAR mappings before forwarding a config write that stops "
         "memory decoding (experimental; off exercises the fault path)");

@@ -22,6 +22,10 @@ typedef struct VFIOPCIBarUR {
     bool mmaps_off;
     /* Initiate-FLR was written; decoding resumes when Command.MEM is set */
     bool flr_pending;
+    /* the device stopped decoding without the guest asking */
+    bool host_disabled;
+    /* x-bar-fault-policy=stop: a fault on a decoding BAR stops the VM */
+    bool fault_stop;
     /* one warning per disabled period, not one per access */
     bool warned;
     int64_t last_warn_ms;
@@ -36,6 +40,10 @@ typedef struct VFIOPCIBarUR {
 } VFIOPCIBarUR;
 
 bool vfio_pci_bar_ur_decodes(VFIOPCIDevice *vdev);
+bool vfio_pci_bar_ur_device_decodes(VFIOPCIDevice *vdev, uint16_t *cmd,
+                                    uint16_t *pmcsr);
+void vfio_pci_bar_ur_revoked(VFIOPCIDevice *vdev, bool by_device);
+int vfio_pci_bar_ur_mmap_bar(VFIOPCIDevice *vdev, MemoryRegion *mr);
 bool vfio_pci_bar_ur_write_begin(VFIOPCIDevice *vdev, uint32_t addr,
                                  uint32_t val, int len);
 void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr, int len,
@@ -50,5 +58,8 @@ void vfio_pci_bar_ur_guard_mmap(VFIORegion *region, MemoryRegion *mr);
 void vfio_pci_bar_ur_exit(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_finalize(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_class_init(ObjectClass *klass);
+
+/* pci-bar-fault.c: KVM memory faults on BAR mappings */
+void vfio_pci_bar_fault_init(void);
 
 #endif /* HW_VFIO_PCI_BAR_UR_H */
