@@ -118,24 +118,6 @@ static void bar_ur_unmap(VFIOPCIDevice *vdev)
     trace_vfio_pci_bar_ur_unmap(vdev->vbasedev.name);
 }
 
-/*
- * The BARs' backing went away without the guest asking (a failed mapping,
- * a host-side reset or power transition): answer Unsupported Request until
- * the guest enables the device again and the device agrees.
- */
-void vfio_pci_bar_ur_revoked(VFIOPCIDevice *vdev, bool by_device)
-{
-    if (by_device && !vdev->bar_ur.host_disabled) {
-        vdev->bar_ur.host_disabled = true;
-        warn_report("vfio %s: the device stopped decoding its BARs without "
-                    "the guest asking; answering as Unsupported Request",
-                    vdev->vbasedev.name);
-    }
-    if (!vdev->bar_ur.mmaps_off) {
-        bar_ur_unmap(vdev);
-    }
-}
-
 static void bar_ur_restore(VFIOPCIDevice *vdev)
 {
     vdev->bar_ur.mmaps_off = false;
@@ -225,6 +207,27 @@ static void bar_ur_count(VFIOPCIDevice *vdev, int nr, bool is_write,
         warn_report("vfio %s: guest accessed BAR %d while the device does not "
                     "decode memory; answering as Unsupported Request",
                     vdev->vbasedev.name, nr);
+    }
+}
+
+/*
+ * The BARs' backing went away without the guest asking (a failed mapping,
+ * a host-side reset or power transition): answer Unsupported Request until
+ * the guest enables the device again and the device agrees.
+ */
+void vfio_pci_bar_ur_revoked(VFIOPCIDevice *vdev, bool by_device)
+{
+    if (by_device && !vdev->bar_ur.host_disabled) {
+        vdev->bar_ur.host_disabled = true;
+        vdev->bar_ur.host_disables++;
+    }
+    if (by_device && bar_ur_should_warn(vdev)) {
+        warn_report("vfio %s: the device stopped decoding its BARs without "
+                    "the guest asking; answering as Unsupported Request",
+                    vdev->vbasedev.name);
+    }
+    if (!vdev->bar_ur.mmaps_off) {
+        bar_ur_unmap(vdev);
     }
 }
 
@@ -610,6 +613,9 @@ void vfio_pci_bar_ur_class_init(ObjectClass *klass)
           "times the BAR fast path (mmaps, KVM memslots) was dropped" },
         { "x-bar-restores", offsetof(VFIOPCIBarUR, restores),
           "times the BAR fast path was restored" },
+        { "x-bar-host-disables", offsetof(VFIOPCIBarUR, host_disables),
+          "times the device was found not decoding without the guest asking "
+          "(a failed mapping, a revoke found by a fault or a SIGBUS)" },
     };
     int i;
 

@@ -37,6 +37,7 @@ typedef struct VFIOPCIBarUR {
     uint64_t ur_writes;
     uint64_t unmaps;
     uint64_t restores;
+    uint64_t host_disables;
 } VFIOPCIBarUR;
 
 bool vfio_pci_bar_ur_decodes(VFIOPCIDevice *vdev);

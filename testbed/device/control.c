@@ -6,6 +6,9 @@
  *   reset        -> "ok", counters zeroed
  *   revoke on    -> "ok", BAR memory revoked while decoding is off
  *   revoke off   -> "ok", BAR memory left mapped while decoding is off
+ *   host-reset   -> "ok", a function reset the guest did not ask for (a
+ *                   host-side reset or power transition): decoding stops
+ *                   and the BAR memory is revoked at once
  * Anything else answers "error: ...".
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -250,6 +253,12 @@ static bool control_command(Testdev *dev, ControlClient *client,
             testdev_log(dev, "revoking %s", revoke ? "on" : "off");
             bar_sync(dev);
         }
+        return client_reply(client, "ok");
+    }
+    if (strcmp(cmd, "host-reset") == 0) {
+        dev->stats.host_resets++;
+        testdev_log(dev, "host-side function reset");
+        config_function_reset(dev);
         return client_reply(client, "ok");
     }
     return client_reply(client, "error: unknown command");

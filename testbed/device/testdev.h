@@ -40,7 +40,8 @@
     X(mem_disables)         \
     X(pm_transitions)       \
     X(flrs)                 \
-    X(device_resets)
+    X(device_resets)        \
+    X(host_resets)
 
 typedef struct TestdevStats {
 #define TESTDEV_COUNTER_FIELD(name) uint64_t name;
