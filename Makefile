@@ -21,7 +21,7 @@ GIT_REV    := $(shell git -C $(TOP) describe --always --dirty=+ 2>/dev/null || e
 export CONFIGURE_FLAGS
 
 .PHONY: all fork stock testbed deps fetch prepare-fork prepare-stock check \
-        check-pipeline clean distclean FORCE
+        check-pipeline check-kernel clean distclean FORCE
 
 all: fork testbed
 
@@ -61,6 +61,11 @@ testbed: prepare-fork
 
 check: fork testbed stock
 	@$(TOP)/scripts/run-checks
+
+# The companion kernel, stock and patched, booted under QEMU TCG with
+# emulated SVM: KVM_RUN on a revoked memslot, bare vs annotated exit.
+check-kernel: stock
+	@$(TOP)/scripts/test-kernel-memfault
 
 check-pipeline: fork
 	@$(TOP)/scripts/test-pipeline
