@@ -30,7 +30,7 @@
 #include "kvm-memory-fault.h"
 #include "trace.h"
 
-/* Consecutive failed KVM_RUNs of one vCPU before giving up. */
+/* Failed KVM_RUNs of one vCPU in a row, memslots unchanged, before giving up */
 #define KVM_MEMORY_FAULT_MAX_RETRIES 8
 
 static QLIST_HEAD(, KVMSharedFaultHandler) handlers =
@@ -144,20 +144,24 @@ bool kvm_shared_memory_fault(struct kvm_run *run, unsigned generation,
     if (annotated && (run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_PRIVATE)) {
         return false;   /* private memory: kvm_convert_memory() */
     }
-    if (++*retries > KVM_MEMORY_FAULT_MAX_RETRIES) {
-        error_report("KVM_RUN failed with EFAULT %u times in a row%s",
-                     KVM_MEMORY_FAULT_MAX_RETRIES, annotated ?
-                     ", the same memory fault each time" : "");
-        stats.fatal++;
-        return false;
-    }
 
     bql_lock();
     if (kvm_memory_fault_generation() != generation) {
-        /* The memslots changed while this vCPU ran: the fault is stale. */
+        /*
+         * The memslots changed while this vCPU ran: the fault is stale.
+         * That is progress, however often it happens (a guest toggling a
+         * BAR in a loop); only failures with nothing changed count.
+         */
         trace_kvm_shared_memory_fault_stale(annotated);
         stats.stale++;
+        *retries = 0;
         retry = true;
+    } else if (++*retries > KVM_MEMORY_FAULT_MAX_RETRIES) {
+        error_report("KVM_RUN failed with EFAULT %u times in a row with no "
+                     "change to the memory map%s",
+                     KVM_MEMORY_FAULT_MAX_RETRIES, annotated ?
+                     ", the same memory fault each time" : "");
+        retry = false;
     } else if (annotated) {
         trace_kvm_shared_memory_fault(run->memory_fault.gpa,
                                       run->memory_fault.size);

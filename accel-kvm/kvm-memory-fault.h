@@ -49,7 +49,8 @@ unsigned kvm_memory_fault_generation(void);
 /*
  * KVM_RUN returned -EFAULT.  Returns true if the vCPU should re-enter
  * KVM_RUN, false to fail as before (after reporting why).  @retries counts
- * consecutive failed runs of this vCPU; the caller resets it on success.
+ * this vCPU's consecutive failed runs with no memslot change in between;
+ * the caller resets it when KVM_RUN succeeds.
  */
 bool kvm_shared_memory_fault(struct kvm_run *run, unsigned generation,
                              unsigned *retries);
