@@ -85,14 +85,24 @@ bool vfio_pci_bar_ur_device_decodes(VFIOPCIDevice *vdev, uint16_t *cmd,
            !(*pmcsr & PCI_PM_CTRL_STATE_MASK);
 }
 
+/* Does this config write set Initiate-FLR in the PCIe Device Control? */
+static bool write_starts_flr(VFIOPCIDevice *vdev, uint32_t addr,
+                             uint32_t val, int len)
+{
+    PCIDevice *pdev = PCI_DEVICE(vdev);
+    uint32_t devctl_hi = pdev->exp.exp_cap ?
+                         pdev->exp.exp_cap + PCI_EXP_DEVCTL + 1 : 0;
+
+    return write_covers(addr, len, devctl_hi) &&
+           (write_byte(addr, val, devctl_hi) & (PCI_EXP_DEVCTL_BCR_FLR >> 8));
+}
+
 /* Will this config write stop decoding or move a decoding BAR? */
 static bool write_stops_decoding(VFIOPCIDevice *vdev, uint32_t addr,
                                  uint32_t val, int len)
 {
     PCIDevice *pdev = PCI_DEVICE(vdev);
     uint32_t pmcsr = pdev->pm_cap ? pdev->pm_cap + PCI_PM_CTRL : 0;
-    uint32_t devctl_hi = pdev->exp.exp_cap ?
-                         pdev->exp.exp_cap + PCI_EXP_DEVCTL + 1 : 0;
 
     if (write_covers(addr, len, PCI_COMMAND) &&
         !(write_byte(addr, val, PCI_COMMAND) & PCI_COMMAND_MEMORY)) {
@@ -102,12 +112,8 @@ static bool write_stops_decoding(VFIOPCIDevice *vdev, uint32_t addr,
         (write_byte(addr, val, pmcsr) & PCI_PM_CTRL_STATE_MASK)) {
         return true;
     }
-    if (write_covers(addr, len, devctl_hi) &&
-        (write_byte(addr, val, devctl_hi) & (PCI_EXP_DEVCTL_BCR_FLR >> 8))) {
-        vdev->bar_ur.flr_pending = true;
-        return true;
-    }
-    return ranges_overlap(addr, len, PCI_BASE_ADDRESS_0, 24);
+    return write_starts_flr(vdev, addr, val, len) ||
+           ranges_overlap(addr, len, PCI_BASE_ADDRESS_0, 24);
 }
 
 static void bar_ur_unmap(VFIOPCIDevice *vdev)
@@ -138,8 +144,13 @@ static void bar_ur_restore(VFIOPCIDevice *vdev)
 bool vfio_pci_bar_ur_write_begin(VFIOPCIDevice *vdev, uint32_t addr,
                                  uint32_t val, int len)
 {
-    if (!vfio_pci_bar_ur_decodes(vdev) ||
-        !write_stops_decoding(vdev, addr, val, len) ||
+    bool decoding = vfio_pci_bar_ur_decodes(vdev);
+
+    /* The device stays reset until the guest sets Command.MEM again. */
+    if (write_starts_flr(vdev, addr, val, len)) {
+        vdev->bar_ur.flr_pending = true;
+    }
+    if (!decoding || !write_stops_decoding(vdev, addr, val, len) ||
         !vdev->bar_ur.unmap_first) {
         return false;
     }
