@@ -43,28 +43,17 @@ static uint16_t cfg_get_word(const Testdev *dev, size_t off)
     return le16toh(v);
 }
 
-static void cfg_set_word(Testdev *dev, size_t off, uint16_t v)
+/* Little-endian stores into config space or its write mask. */
+static void put_le16(uint8_t *p, uint16_t v)
 {
     v = htole16(v);
-    memcpy(dev->config + off, &v, sizeof(v));
+    memcpy(p, &v, sizeof(v));
 }
 
-static void cfg_set_long(Testdev *dev, size_t off, uint32_t v)
+static void put_le32(uint8_t *p, uint32_t v)
 {
     v = htole32(v);
-    memcpy(dev->config + off, &v, sizeof(v));
-}
-
-static void wmask_set_word(Testdev *dev, size_t off, uint16_t mask)
-{
-    mask = htole16(mask);
-    memcpy(dev->wmask + off, &mask, sizeof(mask));
-}
-
-static void wmask_set_long(Testdev *dev, size_t off, uint32_t mask)
-{
-    mask = htole32(mask);
-    memcpy(dev->wmask + off, &mask, sizeof(mask));
+    memcpy(p, &v, sizeof(v));
 }
 
 static bool range_covers_byte(size_t off, size_t len, size_t byte)
@@ -82,7 +71,7 @@ static void set_power_state(Testdev *dev, unsigned int state)
 {
     size_t pmcsr = dev->pm_cap + PCI_PM_CTRL;
 
-    cfg_set_word(dev, pmcsr,
+    put_le16(dev->config + pmcsr,
                  (cfg_get_word(dev, pmcsr) & ~PCI_PM_CTRL_STATE_MASK) | state);
 }
 
@@ -151,7 +140,7 @@ static void command_update(Testdev *dev, uint16_t old)
  */
 void config_function_reset(Testdev *dev)
 {
-    cfg_set_word(dev, PCI_COMMAND, 0);
+    put_le16(dev->config + PCI_COMMAND, 0);
     set_power_state(dev, PM_STATE_D0);
     bar_sync(dev);
     bar_clear(dev);
@@ -229,9 +218,9 @@ static void config_init_header(Testdev *dev)
                    TESTDEV_VENDOR_ID, TESTDEV_DEVICE_ID);
     vfu_pci_set_class(dev->vfu, 0xff, 0x00, 0x00);
     dev->config[PCI_REVISION_ID] = TESTDEV_REVISION;
-    cfg_set_word(dev, PCI_STATUS, PCI_STATUS_CAP_LIST);
+    put_le16(dev->config + PCI_STATUS, PCI_STATUS_CAP_LIST);
 
-    wmask_set_word(dev, PCI_COMMAND, COMMAND_WMASK);
+    put_le16(dev->wmask + PCI_COMMAND, COMMAND_WMASK);
     dev->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
     dev->wmask[PCI_INTERRUPT_LINE] = 0xff;
 }
@@ -253,15 +242,15 @@ static void config_init_bar(Testdev *dev)
      * BAR, including the upper half of a 64-bit BAR0: start from zero.
      */
     for (i = 0; i < PCI_BARS_NR; i++) {
-        cfg_set_long(dev, PCI_BASE_ADDRESS_0 + 4 * i, 0);
+        put_le32(dev->config + PCI_BASE_ADDRESS_0 + 4 * i, 0);
     }
 
     if (dev->bar.is_64bit) {
         type |= PCI_BASE_ADDRESS_MEM_TYPE_64;
-        wmask_set_long(dev, PCI_BASE_ADDRESS_1, addr_mask >> 32);
+        put_le32(dev->wmask + PCI_BASE_ADDRESS_1, addr_mask >> 32);
     }
-    cfg_set_long(dev, PCI_BASE_ADDRESS_0, type);
-    wmask_set_long(dev, PCI_BASE_ADDRESS_0,
+    put_le32(dev->config + PCI_BASE_ADDRESS_0, type);
+    put_le32(dev->wmask + PCI_BASE_ADDRESS_0,
                    (uint32_t)addr_mask & PCI_BASE_ADDRESS_MEM_MASK);
 }
 
@@ -282,7 +271,7 @@ static int config_add_pm_cap(Testdev *dev)
         return -1;
     }
     dev->pm_cap = pos;
-    wmask_set_word(dev, pos + PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK);
+    put_le16(dev->wmask + pos + PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK);
     return 0;
 }
 
@@ -302,7 +291,7 @@ static int config_add_exp_cap(Testdev *dev)
         return -1;
     }
     dev->exp_cap = pos;
-    wmask_set_word(dev, pos + PCI_EXP_DEVCTL, DEVCTL_WMASK);
+    put_le16(dev->wmask + pos + PCI_EXP_DEVCTL, DEVCTL_WMASK);
     return 0;
 }
 
