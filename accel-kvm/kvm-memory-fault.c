@@ -39,6 +39,8 @@ static unsigned memslot_generation;
 
 /* What the fault handling did, as read-only properties of the machine. */
 static struct {
+    uint64_t exits;         /* KVM_EXIT_MEMORY_FAULTs, stale ones included */
+    uint64_t bare;          /* -EFAULTs without an exit reason, likewise */
     uint64_t annotated;     /* KVM_EXIT_MEMORY_FAULT handed to an owner */
     uint64_t stale;         /* retried: the memslots changed meanwhile */
     uint64_t sweeps;        /* bare -EFAULTs that needed a sweep */
@@ -50,6 +52,10 @@ static void expose_stats(Notifier *notifier, void *data)
 {
     Object *machine = qdev_get_machine();
 
+    object_property_add_uint64_ptr(machine, "x-kvm-memory-fault-exits",
+                                   &stats.exits, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(machine, "x-kvm-memory-fault-bare-efaults",
+                                   &stats.bare, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(machine, "x-kvm-memory-faults",
                                    &stats.annotated, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(machine, "x-kvm-memory-faults-stale",
@@ -146,6 +152,12 @@ bool kvm_shared_memory_fault(struct kvm_run *run, unsigned generation,
     }
 
     bql_lock();
+    /* Which kind the kernel reports: an unpatched one never annotates. */
+    if (annotated) {
+        stats.exits++;
+    } else {
+        stats.bare++;
+    }
     if (kvm_memory_fault_generation() != generation) {
         /*
          * The memslots changed while this vCPU ran: the fault is stale.
