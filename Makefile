@@ -21,7 +21,7 @@ GIT_REV    := $(shell git -C $(TOP) describe --always --dirty=+ 2>/dev/null || e
 export CONFIGURE_FLAGS
 
 .PHONY: all fork stock testbed deps fetch prepare-fork prepare-stock check \
-        check-pipeline check-kernel clean distclean FORCE
+        check-pipeline check-kernel check-l2 clean distclean FORCE
 
 all: fork testbed
 
@@ -66,6 +66,12 @@ check: fork testbed stock
 # emulated SVM: KVM_RUN on a revoked memslot, bare vs annotated exit.
 check-kernel: stock
 	@$(TOP)/scripts/test-kernel-memfault
+
+# The {kernel} x {QEMU} x {device} x {mode} matrix inside an L2 machine
+# (TCG with emulated SVM) with kvm_amd: guest-stress with the test device
+# and with a vfio-pci NVMe controller behind an emulated IOMMU.
+check-l2: fork testbed stock
+	@$(TOP)/scripts/test-l2
 
 check-pipeline: fork
 	@$(TOP)/scripts/test-pipeline
