@@ -72,7 +72,7 @@ static void set_power_state(Testdev *dev, unsigned int state)
     size_t pmcsr = dev->pm_cap + PCI_PM_CTRL;
 
     put_le16(dev->config + pmcsr,
-                 (cfg_get_word(dev, pmcsr) & ~PCI_PM_CTRL_STATE_MASK) | state);
+             (cfg_get_word(dev, pmcsr) & ~PCI_PM_CTRL_STATE_MASK) | state);
 }
 
 /* Whether the function decodes its memory BAR. */
