@@ -155,9 +155,20 @@ struct vm {
 	uint8_t *data;		/* the memfd, mapped MAP_SHARED: slot 1 */
 };
 
+static bool set_slot(struct vm *v, uint32_t id, uint64_t gpa, uint64_t size,
+		     void *hva, const char *what)
+{
+	struct kvm_userspace_memory_region slot = {
+		.slot = id, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uintptr_t)hva,
+	};
+
+	return EXPECT(!ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &slot),
+		      "KVM_SET_USER_MEMORY_REGION (%s): %s", what, strerror(errno));
+}
+
 static bool vm_create(struct vm *v, const uint8_t *code, size_t code_len)
 {
-	struct kvm_userspace_memory_region slot;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	int n;
@@ -179,12 +190,7 @@ static bool vm_create(struct vm *v, const uint8_t *code, size_t code_len)
 	if (!EXPECT(v->code != MAP_FAILED, "mmap code: %s", strerror(errno)))
 		return false;
 	memcpy(v->code, code, code_len);
-	slot = (struct kvm_userspace_memory_region) {
-		.slot = 0, .guest_phys_addr = CODE_GPA,
-		.memory_size = CODE_SLOT_SIZE, .userspace_addr = (uintptr_t)v->code,
-	};
-	if (!EXPECT(!ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &slot),
-		    "KVM_SET_USER_MEMORY_REGION (code): %s", strerror(errno)))
+	if (!set_slot(v, 0, CODE_GPA, CODE_SLOT_SIZE, v->code, "code"))
 		return false;
 
 	v->memfd = memfd_create("kvm-memfault-bar", MFD_CLOEXEC);
@@ -196,12 +202,7 @@ static bool vm_create(struct vm *v, const uint8_t *code, size_t code_len)
 		       v->memfd, 0);
 	if (!EXPECT(v->data != MAP_FAILED, "mmap memfd: %s", strerror(errno)))
 		return false;
-	slot = (struct kvm_userspace_memory_region) {
-		.slot = 1, .guest_phys_addr = DATA_GPA,
-		.memory_size = DATA_SLOT_SIZE, .userspace_addr = (uintptr_t)v->data,
-	};
-	if (!EXPECT(!ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &slot),
-		    "KVM_SET_USER_MEMORY_REGION (memfd): %s", strerror(errno)))
+	if (!set_slot(v, 1, DATA_GPA, DATA_SLOT_SIZE, v->data, "memfd"))
 		return false;
 
 	v->vcpu = ioctl(v->vm, KVM_CREATE_VCPU, 0);
