@@ -12,7 +12,9 @@ class QMPError(Exception):
 class QMP:
     """Connects to a QEMU started with -qmp unix:PATH,server=on,wait=off."""
 
-    def __init__(self, path, timeout=30.0):
+    def __init__(self, path, timeout=30.0, alive=None):
+        """ALIVE, if given, is called while the socket refuses: once it
+        returns false (the QEMU process exited) there is no point waiting."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -21,6 +23,8 @@ class QMP:
                 break
             except (FileNotFoundError, ConnectionRefusedError):
                 self.sock.close()
+                if alive is not None and not alive():
+                    raise QMPError(f"nobody listens at {path}: the process exited")
                 if time.monotonic() > deadline:
                     raise QMPError(f"no QMP socket at {path} after {timeout}s")
                 time.sleep(0.05)
