@@ -886,6 +886,8 @@ void stress_main(u64 start_info_paddr)
                     si->magic);
     }
     parse_cmdline(si);
+    /* Tells a guest that hangs in its setup from firmware that never ran it. */
+    printf("STRESS-BOOT\n");
     tsc_calibrate();
 
     ncpus = params.ncpus ? params.ncpus : acpi_count_cpus(si->rsdp_paddr);
