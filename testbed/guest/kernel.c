@@ -91,9 +91,14 @@ static void __attribute__((noreturn)) halt_forever(void)
     }
 }
 
-/* Without an isa-debug-exit device, the machine just stops here. */
+/*
+ * Without an isa-debug-exit device, the machine just stops here, and the
+ * STRESS-EXIT line tells the runner, which can then read QEMU's state
+ * before it quits QEMU.
+ */
 static void __attribute__((noreturn)) machine_exit(unsigned code)
 {
+    printf("STRESS-EXIT code=%u\n", code);
     outb(DEBUG_EXIT_PORT, code);
     halt_forever();
 }
