@@ -30,7 +30,7 @@ class Runner:
             fn(*args)
         except Skip as e:
             self.skipped += 1
-            print(f"SKIP {title}: {e}", flush=True)
+            print(f"SKIP {title} -- {e}", flush=True)
             return
         except Exception as e:  # a test failing must not stop the others
             self.failed += 1
