@@ -1,18 +1,22 @@
 /*
- * KVM: memory faults on shared (non-private) guest memory, dispatched to
- * the owner of the faulting range.
+ * KVM: memory faults on shared (non-private) device memory, handed to the
+ * device model that owns the memory.
  *
  * A memslot's backing can go away under KVM: vfio-pci revokes a BAR mmap
  * when the device stops decoding, and a vCPU faulting on it gets -EFAULT
  * from KVM_RUN.  A kernel that annotates the failure reports
  * KVM_EXIT_MEMORY_FAULT with the gpa; older kernels give a bare -EFAULT.
  * Either way the VM used to stop.  Here the owner of the memory (a device
- * model) gets to fix its mappings, and the vCPU retries.
+ * model that registered a handler) gets to fix its mappings, and the vCPU
+ * retries.  Faults on any other memory, private memory and flags this code
+ * does not know go on to kvm_convert_memory() and the rest as before.
  *
  * Most faults are already resolved when they are handled: the vCPU faulted
  * while a config write was revoking the mapping, then waited for the BQL
- * until that write had removed the memslot.  A change of the memslot
- * generation since the vCPU entered KVM_RUN says exactly that.
+ * until that write had deleted the memslot.  A memslot deletion covering
+ * the faulting range since the vCPU entered KVM_RUN says exactly that (any
+ * deletion, for a bare -EFAULT).  A vCPU whose KVM_RUN keeps failing for
+ * KVM_SHARED_FAULT_TIMEOUT_MS stops the VM all the same.
  *
  * Copyright (c) 2026 vfio-bar-ur developers
  *
@@ -24,48 +28,77 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
+#include "qemu/range.h"
+#include "qemu/timer.h"
 #include "qom/object.h"
+#include "hw/core/cpu.h"
 #include "hw/qdev-core.h"
+#include "system/address-spaces.h"
+#include "system/memory.h"
 #include "system/system.h"
 #include "kvm-memory-fault.h"
 #include "trace.h"
 
-/* Failed KVM_RUNs of one vCPU in a row, memslots unchanged, before giving up */
-#define KVM_MEMORY_FAULT_MAX_RETRIES 8
+/*
+ * How long a vCPU may go without completing a KVM_RUN, retrying faults,
+ * before the VM stops.  Measured from the first fault handled, so the wait
+ * for the BQL behind the config write that caused it is not counted.  A
+ * guest toggling a BAR as fast as it can needs one or two retries.
+ */
+#define KVM_SHARED_FAULT_TIMEOUT_MS 3000
 
+/* Memslot deletions remembered for judging staleness; beyond, assume it. */
+#define KVM_SHARED_FAULT_DELETIONS 64
+
+/* Written with the BQL held (the memory listener), read with it held. */
 static QLIST_HEAD(, KVMSharedFaultHandler) handlers =
     QLIST_HEAD_INITIALIZER(handlers);
-static unsigned memslot_generation;
+
+static struct {
+    unsigned count;     /* read by vCPUs before KVM_RUN without the BQL */
+    struct {
+        hwaddr start;
+        hwaddr size;
+    } range[KVM_SHARED_FAULT_DELETIONS];   /* deletion n at n % DELETIONS */
+} deletions;
+
+/* Each KVM vCPU has a thread of its own. */
+static __thread struct {
+    unsigned deletions;     /* deletions.count when KVM_RUN was entered */
+    int64_t since_ms;       /* first fault since KVM_RUN last succeeded */
+    unsigned failures;      /* failed KVM_RUNs since then */
+} vcpu_fault;
 
 /* What the fault handling did, as read-only properties of the machine. */
 static struct {
-    uint64_t exits;         /* KVM_EXIT_MEMORY_FAULTs, stale ones included */
-    uint64_t bare;          /* -EFAULTs without an exit reason, likewise */
-    uint64_t annotated;     /* KVM_EXIT_MEMORY_FAULT handed to an owner */
-    uint64_t stale;         /* retried: the memslots changed meanwhile */
-    uint64_t sweeps;        /* bare -EFAULTs that needed a sweep */
-    uint64_t sweeps_fixed;  /* ... that found a mapping to drop */
+    uint64_t exits;         /* KVM_EXIT_MEMORY_FAULTs on an owner's memory */
+    uint64_t bare;          /* bare -EFAULTs */
+    uint64_t annotated;     /* exits handed to the owner */
+    uint64_t stale;         /* retried: the memslot went away meanwhile */
+    uint64_t sweeps_fixed;  /* bare -EFAULTs whose sweep dropped a mapping */
     uint64_t fatal;         /* faults that stopped the VM */
 } stats;
 
 static void expose_stats(Notifier *notifier, void *data)
 {
+    static const struct {
+        const char *name;
+        uint64_t *value;
+    } props[] = {
+        { "x-kvm-memory-fault-exits", &stats.exits },
+        { "x-kvm-memory-fault-bare-efaults", &stats.bare },
+        { "x-kvm-memory-faults", &stats.annotated },
+        { "x-kvm-memory-faults-stale", &stats.stale },
+        { "x-kvm-memory-fault-sweeps-fixed", &stats.sweeps_fixed },
+        { "x-kvm-memory-faults-fatal", &stats.fatal },
+    };
     Object *machine = qdev_get_machine();
+    int i;
 
-    object_property_add_uint64_ptr(machine, "x-kvm-memory-fault-exits",
-                                   &stats.exits, OBJ_PROP_FLAG_READ);
-    object_property_add_uint64_ptr(machine, "x-kvm-memory-fault-bare-efaults",
-                                   &stats.bare, OBJ_PROP_FLAG_READ);
-    object_property_add_uint64_ptr(machine, "x-kvm-memory-faults",
-                                   &stats.annotated, OBJ_PROP_FLAG_READ);
-    object_property_add_uint64_ptr(machine, "x-kvm-memory-faults-stale",
-                                   &stats.stale, OBJ_PROP_FLAG_READ);
-    object_property_add_uint64_ptr(machine, "x-kvm-memory-fault-sweeps",
-                                   &stats.sweeps, OBJ_PROP_FLAG_READ);
-    object_property_add_uint64_ptr(machine, "x-kvm-memory-fault-sweeps-fixed",
-                                   &stats.sweeps_fixed, OBJ_PROP_FLAG_READ);
-    object_property_add_uint64_ptr(machine, "x-kvm-memory-faults-fatal",
-                                   &stats.fatal, OBJ_PROP_FLAG_READ);
+    for (i = 0; i < ARRAY_SIZE(props); i++) {
+        object_property_add_uint64_ptr(machine, props[i].name, props[i].value,
+                                       OBJ_PROP_FLAG_READ);
+    }
 }
 
 static Notifier expose_stats_notifier = { .notify = expose_stats };
@@ -74,6 +107,7 @@ void kvm_shared_fault_handler_add(KVMSharedFaultHandler *handler)
 {
     static bool exposed;
 
+    assert(bql_locked());
     if (!exposed) {
         exposed = true;
         qemu_add_machine_init_done_notifier(&expose_stats_notifier);
@@ -83,106 +117,206 @@ void kvm_shared_fault_handler_add(KVMSharedFaultHandler *handler)
 
 void kvm_shared_fault_handler_remove(KVMSharedFaultHandler *handler)
 {
+    assert(bql_locked());
     QLIST_REMOVE(handler, next);
 }
 
-void kvm_memory_fault_memslots_changed(void)
+void kvm_shared_fault_memslot_deleted(hwaddr start, hwaddr size)
 {
-    qatomic_inc(&memslot_generation);
+    unsigned n = deletions.count;
+
+    deletions.range[n % KVM_SHARED_FAULT_DELETIONS].start = start;
+    deletions.range[n % KVM_SHARED_FAULT_DELETIONS].size = size;
+    qatomic_set(&deletions.count, n + 1);
 }
 
-unsigned kvm_memory_fault_generation(void)
+void kvm_shared_fault_pre_run(void)
 {
-    return qatomic_read(&memslot_generation);
+    vcpu_fault.deletions = qatomic_read(&deletions.count);
 }
 
-static bool dispatch_annotated(hwaddr gpa, uint64_t size)
+void kvm_shared_fault_run_done(void)
 {
-    KVMSharedFaultHandler *h;
-    Error *err = NULL;
+    vcpu_fault.since_ms = 0;
+}
 
-    stats.annotated++;
-    QLIST_FOREACH(h, &handlers, next) {
-        switch (h->fault(gpa, size, &err)) {
-        case KVM_SHARED_FAULT_NOT_MINE:
-            continue;
-        case KVM_SHARED_FAULT_RETRY:
-            trace_kvm_shared_memory_fault_retry(h->name, gpa, size);
+/*
+ * Was a memslot covering [@gpa, @gpa + @size) deleted since this vCPU
+ * entered KVM_RUN (any memslot if @size is 0)?  Then the fault was on a
+ * mapping that is gone, and the retry goes wherever the gpa leads now.
+ */
+static bool fault_is_stale(hwaddr gpa, uint64_t size)
+{
+    unsigned n;
+
+    if (deletions.count - vcpu_fault.deletions > KVM_SHARED_FAULT_DELETIONS) {
+        return true;
+    }
+    for (n = vcpu_fault.deletions; n != deletions.count; n++) {
+        if (!size || ranges_overlap(deletions.range[n %
+                                    KVM_SHARED_FAULT_DELETIONS].start,
+                                    deletions.range[n %
+                                    KVM_SHARED_FAULT_DELETIONS].size,
+                                    gpa, size)) {
             return true;
-        case KVM_SHARED_FAULT_FATAL:
-            error_reportf_err(err, "KVM memory fault at 0x%" HWADDR_PRIx
-                              " (size 0x%" PRIx64 "): ", gpa, size);
-            return false;
         }
     }
-    error_report("KVM memory fault at 0x%" HWADDR_PRIx " (size 0x%" PRIx64
-                 ") on shared memory no device model owns", gpa, size);
     return false;
 }
 
-static bool sweep(void)
+static KVMSharedFaultHandler *handler_of(Object *owner)
 {
-    g_autoptr(GString) report = g_string_new("");
     KVMSharedFaultHandler *h;
-    bool fixed = false;
 
-    stats.sweeps++;
     QLIST_FOREACH(h, &handlers, next) {
-        fixed |= h->sweep(report);
+        if (h->owner == owner) {
+            return h;
+        }
     }
-    stats.sweeps_fixed += fixed;
-    trace_kvm_shared_memory_fault_sweep(fixed);
-    if (!fixed) {
-        error_report("KVM_RUN failed with EFAULT and no mapping was found "
-                     "that should be gone;%s%s",
-                     report->len ? " checked:" : " no device model to ask",
-                     report->str);
-    }
-    return fixed;
+    return NULL;
 }
 
-bool kvm_shared_memory_fault(struct kvm_run *run, unsigned generation,
-                             unsigned *retries)
+/*
+ * A KVM_EXIT_MEMORY_FAULT on shared memory.  Returns false unless the gpa
+ * is in a ram_device region whose owner registered.
+ */
+static bool fault_annotated(hwaddr gpa, uint64_t size, GString *report,
+                            KVMSharedFaultAction *action, Error **errp)
 {
-    bool annotated = run->exit_reason == KVM_EXIT_MEMORY_FAULT;
-    bool retry;
+    MemoryRegionSection section = memory_region_find(get_system_memory(),
+                                                     gpa, 1);
+    KVMSharedFaultHandler *h = NULL;
 
-    if (annotated && (run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_PRIVATE)) {
-        return false;   /* private memory: kvm_convert_memory() */
+    if (!section.mr) {
+        return false;
+    }
+    if (memory_region_is_ram_device(section.mr)) {
+        h = handler_of(memory_region_owner(section.mr));
+    }
+    if (!h) {
+        goto out;
+    }
+    g_string_append_printf(report, "the gpa is in %s of %s",
+                           memory_region_name(section.mr), h->name);
+    if (fault_is_stale(gpa, size)) {
+        trace_kvm_shared_memory_fault_stale(gpa, size);
+        stats.exits++;
+        stats.stale++;
+        *action = KVM_SHARED_FAULT_RETRY;
+        goto out;
+    }
+    *action = h->fault(h, section.mr, section.offset_within_region, gpa, errp);
+    if (*action == KVM_SHARED_FAULT_NOT_MINE) {
+        h = NULL;
+        goto out;
+    }
+    trace_kvm_shared_memory_fault(h->name, gpa, size, *action);
+    stats.exits++;
+    stats.annotated++;
+out:
+    memory_region_unref(section.mr);
+    return h != NULL;
+}
+
+/*
+ * A bare -EFAULT.  Sweep even if the fault may be stale: with memslots
+ * changing all the time, a mapping that should be gone would otherwise
+ * never be found.
+ */
+static KVMSharedFaultAction fault_bare(GString *report, Error **errp)
+{
+    KVMSharedFaultAction action = KVM_SHARED_FAULT_NOT_MINE;
+    KVMSharedFaultHandler *h;
+
+    stats.bare++;
+    g_string_append(report, "no address (the kernel does not report one), "
+                    "checked");
+    QLIST_FOREACH(h, &handlers, next) {
+        action = h->sweep(h, report, errp);
+        if (action != KVM_SHARED_FAULT_NOT_MINE) {
+            break;
+        }
+    }
+    if (action == KVM_SHARED_FAULT_RETRY) {
+        stats.sweeps_fixed++;
+    } else if (action == KVM_SHARED_FAULT_NOT_MINE) {
+        if (fault_is_stale(0, 0)) {
+            stats.stale++;
+            action = KVM_SHARED_FAULT_RETRY;
+        } else {
+            error_setg(errp, "no mapping was found that should be gone");
+            action = KVM_SHARED_FAULT_FATAL;
+        }
+    }
+    trace_kvm_shared_memory_fault_bare(action);
+    return action;
+}
+
+/* Returns 0 to re-enter KVM_RUN, -1 to stop the VM. */
+static int fault_outcome(CPUState *cpu, KVMSharedFaultAction action,
+                         Error *err, const char *where, GString *report)
+{
+    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+
+    if (!vcpu_fault.since_ms) {
+        vcpu_fault.since_ms = now;
+        vcpu_fault.failures = 0;
+    }
+    vcpu_fault.failures++;
+    if (action == KVM_SHARED_FAULT_RETRY) {
+        if (now - vcpu_fault.since_ms <= KVM_SHARED_FAULT_TIMEOUT_MS) {
+            return 0;
+        }
+        error_setg(&err, "KVM_RUN has failed %u times in %" PRId64 " ms "
+                   "(bound %d ms)", vcpu_fault.failures,
+                   now - vcpu_fault.since_ms, KVM_SHARED_FAULT_TIMEOUT_MS);
+    }
+    stats.fatal++;
+    error_prepend(&err, "vCPU %d: KVM_RUN failed with EFAULT%s: %s: ",
+                  cpu->cpu_index, where, report->str);
+    error_report_err(err);
+    return -1;
+}
+
+bool kvm_shared_memory_fault(CPUState *cpu, struct kvm_run *run, int *ret)
+{
+    /*
+     * exit_reason is only written on an exit; it is never cleared before
+     * KVM_RUN, because arm64, riscv and loongarch read it on entry to
+     * complete an MMIO read.  So after a bare -EFAULT it may still say
+     * KVM_EXIT_MEMORY_FAULT from an earlier fault of this vCPU.  Taking
+     * that for a new fault at the same address is harmless: the owner's
+     * fix does not depend on it, and the time bound ends a loop.
+     */
+    bool annotated = run->exit_reason == KVM_EXIT_MEMORY_FAULT;
+    g_autoptr(GString) report = g_string_new("");
+    g_autofree char *where = NULL;
+    KVMSharedFaultAction action = KVM_SHARED_FAULT_NOT_MINE;
+    Error *err = NULL;
+    bool ours;
+
+    /* Private memory, and flags this code does not know, are not ours. */
+    if (annotated && run->memory_fault.flags) {
+        return false;
     }
 
     bql_lock();
-    /* Which kind the kernel reports: an unpatched one never annotates. */
     if (annotated) {
-        stats.exits++;
+        ours = fault_annotated(run->memory_fault.gpa, run->memory_fault.size,
+                               report, &action, &err);
+        where = g_strdup_printf(" at gpa 0x%" PRIx64 " (size 0x%" PRIx64 ")",
+                                (uint64_t)run->memory_fault.gpa,
+                                (uint64_t)run->memory_fault.size);
     } else {
-        stats.bare++;
+        ours = !QLIST_EMPTY(&handlers);
+        if (ours) {
+            action = fault_bare(report, &err);
+        }
+        where = g_strdup("");
     }
-    if (kvm_memory_fault_generation() != generation) {
-        /*
-         * The memslots changed while this vCPU ran: the fault is stale.
-         * That is progress, however often it happens (a guest toggling a
-         * BAR in a loop); only failures with nothing changed count.
-         */
-        trace_kvm_shared_memory_fault_stale(annotated);
-        stats.stale++;
-        *retries = 0;
-        retry = true;
-    } else if (++*retries > KVM_MEMORY_FAULT_MAX_RETRIES) {
-        error_report("KVM_RUN failed with EFAULT %u times in a row with no "
-                     "change to the memory map%s",
-                     KVM_MEMORY_FAULT_MAX_RETRIES, annotated ?
-                     ", the same memory fault each time" : "");
-        retry = false;
-    } else if (annotated) {
-        trace_kvm_shared_memory_fault(run->memory_fault.gpa,
-                                      run->memory_fault.size);
-        retry = dispatch_annotated(run->memory_fault.gpa,
-                                   run->memory_fault.size);
-    } else {
-        retry = sweep();
+    if (ours) {
+        *ret = fault_outcome(cpu, action, err, where, report);
     }
-    stats.fatal += !retry;
     bql_unlock();
-    return retry;
+    return ours;
 }

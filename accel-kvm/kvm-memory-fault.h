@@ -1,6 +1,6 @@
 /*
- * KVM: memory faults on shared (non-private) guest memory, dispatched to
- * the owner of the faulting range.
+ * KVM: memory faults on shared (non-private) device memory, handed to the
+ * device model that owns the memory.
  *
  * Copyright (c) 2026 vfio-bar-ur developers
  *
@@ -16,43 +16,57 @@
 struct kvm_run;
 
 typedef enum KVMSharedFaultAction {
-    KVM_SHARED_FAULT_NOT_MINE,  /* the range is not this owner's */
-    KVM_SHARED_FAULT_RETRY,     /* fixed, or already gone: re-enter KVM_RUN */
+    KVM_SHARED_FAULT_NOT_MINE,  /* nothing of this owner's to fix */
+    KVM_SHARED_FAULT_RETRY,     /* fixed: re-enter KVM_RUN */
     KVM_SHARED_FAULT_FATAL,     /* the owner cannot go on; errp says why */
 } KVMSharedFaultAction;
 
 typedef struct KVMSharedFaultHandler KVMSharedFaultHandler;
 
 struct KVMSharedFaultHandler {
+    /* Faults on the ram_device regions that @owner owns come here. */
+    Object *owner;
+    /* For messages: the owner as the user knows it. */
     const char *name;
     /*
-     * KVM reported a fault on [@gpa, @gpa + @size) of shared memory (a
-     * memslot whose backing failed).  Called with the BQL held.
+     * KVM reported a fault at @gpa, @offset bytes into @mr, one of the
+     * owner's ram_device regions: its backing failed.  Called with the BQL
+     * held, after the fault was found not to be stale.
      */
-    KVMSharedFaultAction (*fault)(hwaddr gpa, uint64_t size, Error **errp);
+    KVMSharedFaultAction (*fault)(KVMSharedFaultHandler *handler,
+                                  MemoryRegion *mr, hwaddr offset,
+                                  hwaddr gpa, Error **errp);
     /*
-     * KVM_RUN failed with a bare -EFAULT, without an address.  Drop every
-     * mapping that should be gone and return true if there was one; in
-     * any case, describe what was checked in @report.  BQL held.
+     * KVM_RUN failed with a bare -EFAULT, which names no address.  Drop
+     * every mapping of the owner's that should be gone (RETRY if there was
+     * one) and append what was checked to @report.  BQL held.
      */
-    bool (*sweep)(GString *report);
+    KVMSharedFaultAction (*sweep)(KVMSharedFaultHandler *handler,
+                                  GString *report, Error **errp);
     QLIST_ENTRY(KVMSharedFaultHandler) next;
 };
 
+/*
+ * Register while the owner exists (from realize to unrealize), with the
+ * BQL held.  Without a handler, KVM_RUN failures are handled as they
+ * always were.
+ */
 void kvm_shared_fault_handler_add(KVMSharedFaultHandler *handler);
 void kvm_shared_fault_handler_remove(KVMSharedFaultHandler *handler);
 
-/* Called by the KVM memory listener whenever it adds or removes a memslot. */
-void kvm_memory_fault_memslots_changed(void);
-/* Read before KVM_RUN; a fault is stale if the memslots changed since. */
-unsigned kvm_memory_fault_generation(void);
+/* The KVM memory listener deleted the memslot at [@start, @start + @size). */
+void kvm_shared_fault_memslot_deleted(hwaddr start, hwaddr size);
+
+/* On the vCPU thread, right before KVM_RUN and after a KVM_RUN succeeded. */
+void kvm_shared_fault_pre_run(void);
+void kvm_shared_fault_run_done(void);
+
 /*
- * KVM_RUN returned -EFAULT.  Returns true if the vCPU should re-enter
- * KVM_RUN, false to fail as before (after reporting why).  @retries counts
- * this vCPU's consecutive failed runs with no memslot change in between;
- * the caller resets it when KVM_RUN succeeds.
+ * KVM_RUN failed with -EFAULT.  Returns false if the failure is none of
+ * this code's business (no registered owner, private memory, flags it does
+ * not know): the caller goes on as it always did.  Otherwise sets @ret to
+ * 0 to re-enter KVM_RUN or to -1 to stop the VM, after saying why.
  */
-bool kvm_shared_memory_fault(struct kvm_run *run, unsigned generation,
-                             unsigned *retries);
+bool kvm_shared_memory_fault(CPUState *cpu, struct kvm_run *run, int *ret);
 
 #endif /* ACCEL_KVM_MEMORY_FAULT_H */

@@ -8,6 +8,13 @@
  * and let the retried access exit as MMIO, where pci-bar-ur.c answers it as
  * an Unsupported Request while the device does not decode.
  *
+ * A fault on a BAR the guest has enabled means the device stopped decoding
+ * without the guest asking (a host-side reset or power transition), or its
+ * mapping broke: x-bar-fault-policy decides, the same way for both kinds of
+ * fault.  A bare fault can only be pinned on a device whose config space
+ * says it does not decode: vfio-pci revokes a mapping only then, and maps
+ * it again on the next fault while the device decodes.
+ *
  * Copyright (c) 2026 vfio-bar-ur developers
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -15,115 +22,118 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
-#include "system/address-spaces.h"
 #include "system/memory.h"
 #include "accel/kvm/kvm-memory-fault.h"
-#include "hw/vfio/vfio-device.h"
 #include "pci.h"
 #include "pci-bar-ur.h"
 #include "trace.h"
 
-static KVMSharedFaultAction bar_fault_decide(VFIOPCIDevice *vdev, int nr,
-                                             hwaddr gpa, Error **errp)
+static VFIOPCIDevice *handler_device(KVMSharedFaultHandler *handler)
 {
-    uint16_t cmd, pmcsr;
+    return container_of(handler, VFIOPCIDevice, bar_ur.fault_handler);
+}
 
-    if (!vfio_pci_bar_ur_decodes(vdev)) {
-        trace_vfio_pci_bar_fault(vdev->vbasedev.name, nr, gpa, "not decoding");
-        vfio_pci_bar_ur_revoked(vdev, false);
-        return KVM_SHARED_FAULT_RETRY;
+/* What the device's own config space says, for messages. */
+static char *device_state(int decodes, uint16_t cmd, uint16_t pmcsr)
+{
+    if (decodes < 0) {
+        return g_strdup("device config space unreadable");
     }
-    if (!vfio_pci_bar_ur_device_decodes(vdev, &cmd, &pmcsr)) {
-        trace_vfio_pci_bar_fault(vdev->vbasedev.name, nr, gpa,
-                                 "device not decoding");
-        vfio_pci_bar_ur_revoked(vdev, true);
-        return KVM_SHARED_FAULT_RETRY;
-    }
-    /* The device claims to decode, yet its mapping failed. */
+    return g_strdup_printf("device %sdecoding (command 0x%04x, PMCSR 0x%04x)",
+                           decodes ? "" : "not ", cmd, pmcsr);
+}
+
+/* A fault pinned on a device the guest has enabled: apply the policy. */
+static KVMSharedFaultAction bar_fault_policy(VFIOPCIDevice *vdev,
+                                             const char *what,
+                                             const char *state, Error **errp)
+{
     if (vdev->bar_ur.fault_stop) {
-        error_setg(errp, "vfio %s BAR %d: mapping failed while the device "
-                   "decodes (command 0x%04x, PMCSR 0x%04x)",
-                   vdev->vbasedev.name, nr, cmd, pmcsr);
+        error_setg(errp, "vfio %s: %s with the guest's memory decoding on, "
+                   "%s (x-bar-fault-policy=stop)", vdev->vbasedev.name, what,
+                   state);
         return KVM_SHARED_FAULT_FATAL;
     }
-    trace_vfio_pci_bar_fault(vdev->vbasedev.name, nr, gpa, "mapping failed");
     vfio_pci_bar_ur_revoked(vdev, true);
     return KVM_SHARED_FAULT_RETRY;
 }
 
-static KVMSharedFaultAction bar_fault(hwaddr gpa, uint64_t size, Error **errp)
+static KVMSharedFaultAction bar_fault(KVMSharedFaultHandler *handler,
+                                      MemoryRegion *mr, hwaddr offset,
+                                      hwaddr gpa, Error **errp)
 {
-    MemoryRegionSection section = memory_region_find(get_system_memory(),
-                                                     gpa, 1);
-    KVMSharedFaultAction action = KVM_SHARED_FAULT_NOT_MINE;
-    VFIOPCIDevice *vdev;
-    Object *owner;
-    int nr;
+    VFIOPCIDevice *vdev = handler_device(handler);
+    int nr = vfio_pci_bar_ur_mmap_bar(vdev, mr);
+    g_autofree char *what = NULL, *state = NULL;
+    uint16_t cmd, pmcsr;
+    int decodes;
 
-    if (!section.mr) {
-        /* Nothing is mapped there any more: the retry exits as MMIO. */
+    if (nr < 0) {
+        return KVM_SHARED_FAULT_NOT_MINE;
+    }
+    if (!vfio_pci_bar_ur_decodes(vdev)) {
+        /* The guest disabled it; the fast path was not dropped yet. */
+        trace_vfio_pci_bar_fault(vdev->vbasedev.name, nr, gpa,
+                                 "guest not decoding");
+        vfio_pci_bar_ur_revoked(vdev, false);
         return KVM_SHARED_FAULT_RETRY;
     }
-    if (!memory_region_is_ram(section.mr)) {
-        action = KVM_SHARED_FAULT_RETRY;
-        goto out;
-    }
-    owner = memory_region_owner(section.mr);
-    vdev = (VFIOPCIDevice *)object_dynamic_cast(owner, TYPE_VFIO_PCI_DEVICE);
-    if (vdev) {
-        nr = vfio_pci_bar_ur_mmap_bar(vdev, section.mr);
-        if (nr >= 0) {
-            action = bar_fault_decide(vdev, nr, gpa, errp);
-        }
-    }
-out:
-    memory_region_unref(section.mr);
-    return action;
+    decodes = vfio_pci_bar_ur_device_decodes(vdev, &cmd, &pmcsr);
+    state = device_state(decodes, cmd, pmcsr);
+    trace_vfio_pci_bar_fault(vdev->vbasedev.name, nr, gpa, state);
+    what = g_strdup_printf("BAR %d mapping failed at gpa 0x%" HWADDR_PRIx
+                           " (+0x%" HWADDR_PRIx ")", nr, gpa, offset);
+    return bar_fault_policy(vdev, what, state, errp);
 }
 
 /*
- * A bare -EFAULT names no address: look at every vfio PCI device whose
- * fast path is on, and drop it where the device does not decode, as the
- * guest programmed it or as the device itself says.
+ * A bare -EFAULT names no address.  Drop the fast path where the guest
+ * disabled the device, or where a successful read of its config space
+ * shows it not decoding; a failed read pins nothing on it.
  */
-static bool bar_fault_sweep(GString *report)
+static KVMSharedFaultAction bar_fault_sweep(KVMSharedFaultHandler *handler,
+                                            GString *report, Error **errp)
 {
-    VFIODevice *vbasedev;
-    bool fixed = false;
+    VFIOPCIDevice *vdev = handler_device(handler);
+    bool guest_on = vfio_pci_bar_ur_decodes(vdev);
+    g_autofree char *state = NULL;
+    KVMSharedFaultAction action;
+    uint16_t cmd, pmcsr;
+    int decodes;
 
-    QLIST_FOREACH(vbasedev, &vfio_device_list, global_next) {
-        VFIOPCIDevice *vdev;
-        uint16_t cmd, pmcsr;
-        bool guest_on, device_on;
-
-        if (vbasedev->type != VFIO_DEVICE_TYPE_PCI) {
-            continue;
-        }
-        vdev = container_of(vbasedev, VFIOPCIDevice, vbasedev);
-        guest_on = vfio_pci_bar_ur_decodes(vdev);
-        device_on = vfio_pci_bar_ur_device_decodes(vdev, &cmd, &pmcsr);
-        g_string_append_printf(report, " %s: guest %s, device command 0x%04x "
-                               "PMCSR 0x%04x, BAR fast path %s;",
-                               vbasedev->name,
-                               guest_on ? "decoding" : "not decoding",
-                               cmd, pmcsr,
-                               vdev->bar_ur.mmaps_off ? "off" : "on");
-        if (!vdev->bar_ur.mmaps_off && (!guest_on || !device_on)) {
-            vfio_pci_bar_ur_revoked(vdev, guest_on && !device_on);
-            fixed = true;
-        }
+    decodes = vfio_pci_bar_ur_device_decodes(vdev, &cmd, &pmcsr);
+    state = device_state(decodes, cmd, pmcsr);
+    g_string_append_printf(report, " [%s: guest %sdecoding, %s, "
+                           "BAR fast path %s]", vdev->vbasedev.name,
+                           guest_on ? "" : "not ", state,
+                           vdev->bar_ur.mmaps_off ? "off" : "on");
+    if (vdev->bar_ur.mmaps_off || (guest_on && decodes != 0)) {
+        action = KVM_SHARED_FAULT_NOT_MINE;
+    } else if (!guest_on) {
+        vfio_pci_bar_ur_revoked(vdev, false);
+        action = KVM_SHARED_FAULT_RETRY;
+    } else {
+        action = bar_fault_policy(vdev, "a BAR mapping failed", state, errp);
     }
-    trace_vfio_pci_bar_fault_sweep(fixed);
-    return fixed;
+    trace_vfio_pci_bar_fault_sweep(vdev->vbasedev.name, action);
+    return action;
 }
 
-static KVMSharedFaultHandler bar_fault_handler = {
-    .name = "vfio-pci BAR",
-    .fault = bar_fault,
-    .sweep = bar_fault_sweep,
-};
-
-void vfio_pci_bar_fault_init(void)
+void vfio_pci_bar_fault_register(VFIOPCIDevice *vdev)
 {
-    kvm_shared_fault_handler_add(&bar_fault_handler);
+    KVMSharedFaultHandler *handler = &vdev->bar_ur.fault_handler;
+
+    handler->owner = OBJECT(vdev);
+    handler->name = vdev->vbasedev.name;
+    handler->fault = bar_fault;
+    handler->sweep = bar_fault_sweep;
+    kvm_shared_fault_handler_add(handler);
+}
+
+void vfio_pci_bar_fault_unregister(VFIOPCIDevice *vdev)
+{
+    if (vdev->bar_ur.fault_handler.owner) {
+        kvm_shared_fault_handler_remove(&vdev->bar_ur.fault_handler);
+        vdev->bar_ur.fault_handler.owner = NULL;
+    }
 }

@@ -28,8 +28,6 @@
 #include "qemu/timer.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
-#include "hw/core/cpu.h"
-#include "system/kvm.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/pci_device.h"
 #include "hw/qdev-properties.h"
@@ -66,9 +64,12 @@ bool vfio_pci_bar_ur_decodes(VFIOPCIDevice *vdev)
            !vdev->bar_ur.host_disabled;
 }
 
-/* Does the physical device decode?  Asks it through its config region. */
-bool vfio_pci_bar_ur_device_decodes(VFIOPCIDevice *vdev, uint16_t *cmd,
-                                    uint16_t *pmcsr)
+/*
+ * Does the physical device decode?  Asks it through its config region:
+ * 1 if it does, 0 if it does not, -1 if its config space cannot be read.
+ */
+int vfio_pci_bar_ur_device_decodes(VFIOPCIDevice *vdev, uint16_t *cmd,
+                                   uint16_t *pmcsr)
 {
     PCIDevice *pdev = PCI_DEVICE(vdev);
 
@@ -77,7 +78,7 @@ bool vfio_pci_bar_ur_device_decodes(VFIOPCIDevice *vdev, uint16_t *cmd,
         (pdev->pm_cap &&
          vfio_pci_config_space_read(vdev, pdev->pm_cap + PCI_PM_CTRL, 2,
                                     pmcsr) != 2)) {
-        return false;
+        return -1;
     }
     *cmd = le16_to_cpu(*cmd);
     *pmcsr = le16_to_cpu(*pmcsr);
@@ -349,7 +350,7 @@ void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr, int len,
     uint16_t cmd, pmcsr;
 
     if (ur->host_disabled && forwarded &&
-        vfio_pci_bar_ur_device_decodes(vdev, &cmd, &pmcsr)) {
+        vfio_pci_bar_ur_device_decodes(vdev, &cmd, &pmcsr) == 1) {
         ur->host_disabled = false;
     }
     if (ur->flr_pending && forwarded && write_covers(addr, len, PCI_COMMAND) &&
@@ -440,14 +441,6 @@ bool vfio_pci_bar_ur_region_failed(VFIORegion *region, int ret)
     return true;
 }
 
-/*
- * The mmap'd part of a BAR is normally reached by the guest through a KVM
- * memslot.  QEMU reaches it through these ops: for DMA, the monitor, and for
- * a vCPU access that exited as MMIO on a flatview taken before the BAR was
- * unmapped.  Such an access waits for the BQL behind the config write that
- * disables the device; when it gets the lock the mapping may be revoked, so
- * check the device state first (under the BQL) instead of faulting on it.
- */
 /* The BAR whose mmap @mr is, or -1. */
 int vfio_pci_bar_ur_mmap_bar(VFIOPCIDevice *vdev, MemoryRegion *mr)
 {
@@ -464,34 +457,14 @@ int vfio_pci_bar_ur_mmap_bar(VFIOPCIDevice *vdev, MemoryRegion *mr)
 }
 
 /*
- * Touch the mapping; false if the host revoked it behind our back and the
- * access raised SIGBUS.  Only KVM vCPU threads take SIGBUS synchronously
- * (other threads block it, and a blocked synchronous SIGBUS kills the
- * process); there the device state checked before has to do.
+ * The mmap'd part of a BAR is normally reached by the guest through a KVM
+ * memslot.  QEMU reaches it through these ops: for DMA, the monitor, and for
+ * a vCPU access that exited as MMIO on a flatview taken before the BAR was
+ * unmapped.  Such an access waits for the BQL behind the config write that
+ * disables the device; when it gets the lock the mapping may be revoked, so
+ * check the device state first (under the BQL) instead of faulting on it,
+ * and catch the SIGBUS of a mapping the host revoked behind our back.
  */
-static bool bar_mmap_access(MemoryRegion *mr, hwaddr addr, unsigned size,
-                            uint64_t *data, bool is_write)
-{
-    void *host = memory_region_get_ram_ptr(mr) + addr;
-    SigbusGuard guard = { .start = host, .len = size };
-    bool guarded = current_cpu && kvm_enabled();
-
-    if (guarded) {
-        if (sigsetjmp(guard.env, 0)) {
-            sigbus_guard_recovered();
-            return false;
-        }
-        sigbus_guard = &guard;
-    }
-    if (is_write) {
-        stn_he_p(host, size, *data);
-    } else {
-        *data = ldn_he_p(host, size);
-    }
-    sigbus_guard = NULL;
-    return true;
-}
-
 static uint64_t bar_mmap_read(void *opaque, hwaddr addr, unsigned size)
 {
     MemoryRegion *mr = opaque;
@@ -499,7 +472,8 @@ static uint64_t bar_mmap_read(void *opaque, hwaddr addr, unsigned size)
     uint64_t data;
 
     if (vfio_pci_bar_ur_decodes(vdev)) {
-        if (bar_mmap_access(mr, addr, size, &data, false)) {
+        if (qemu_guarded_access(memory_region_get_ram_ptr(mr) + addr, size,
+                                &data, false)) {
             return data;
         }
         vfio_pci_bar_ur_revoked(vdev, true);
@@ -516,7 +490,8 @@ static void bar_mmap_write(void *opaque, hwaddr addr, uint64_t data,
     VFIOPCIDevice *vdev = VFIO_PCI_DEVICE(memory_region_owner(mr));
 
     if (vfio_pci_bar_ur_decodes(vdev)) {
-        if (bar_mmap_access(mr, addr, size, &data, true)) {
+        if (qemu_guarded_access(memory_region_get_ram_ptr(mr) + addr, size,
+                                &data, true)) {
             return;
         }
         vfio_pci_bar_ur_revoked(vdev, true);
@@ -549,9 +524,16 @@ void vfio_pci_bar_ur_guard_mmap(VFIORegion *region, MemoryRegion *mr)
     }
 }
 
+void vfio_pci_bar_ur_realize(VFIOPCIDevice *vdev)
+{
+    vfio_pci_bar_fault_register(vdev);
+}
+
 void vfio_pci_bar_ur_exit(VFIOPCIDevice *vdev)
 {
     int nr;
+
+    vfio_pci_bar_fault_unregister(vdev);
 
     for (nr = 0; nr < PCI_ROM_SLOT; nr++) {
         if (vdev->bar_ur.overlay[nr]) {
@@ -630,16 +612,14 @@ void vfio_pci_bar_ur_class_init(ObjectClass *klass)
     };
     int i;
 
-#ifdef CONFIG_KVM
-    vfio_pci_bar_fault_init();
-#endif
     device_class_set_props(DEVICE_CLASS(klass), vfio_pci_bar_ur_properties);
     object_class_property_add_str(klass, "x-bar-fault-policy",
                                   bar_ur_get_fault_policy,
                                   bar_ur_set_fault_policy);
     object_class_property_set_description(klass, "x-bar-fault-policy",
-        "What a memory fault on a BAR the device claims to decode does: "
-        "'ur' (default) answers Unsupported Request, 'stop' stops the VM");
+        "What a memory fault on a BAR the guest has enabled does: 'ur' "
+        "(default) answers Unsupported Request until the guest enables the "
+        "device again and it decodes, 'stop' stops the VM");
     object_class_property_set_description(klass, "x-bar-unmap-first",
         "Drop the BAR mappings before forwarding a config write that stops "
         "memory decoding (experimental; off exercises the fault path)");

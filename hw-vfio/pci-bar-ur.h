@@ -12,6 +12,7 @@
 
 #include "hw/pci/pci.h"
 #include "hw/vfio/vfio-region.h"
+#include "accel/kvm/kvm-memory-fault.h"
 
 typedef struct VFIOPCIDevice VFIOPCIDevice;
 
@@ -38,11 +39,14 @@ typedef struct VFIOPCIBarUR {
     uint64_t unmaps;
     uint64_t restores;
     uint64_t host_disables;
+
+    /* KVM memory faults on the BAR mmaps come here */
+    KVMSharedFaultHandler fault_handler;
 } VFIOPCIBarUR;
 
 bool vfio_pci_bar_ur_decodes(VFIOPCIDevice *vdev);
-bool vfio_pci_bar_ur_device_decodes(VFIOPCIDevice *vdev, uint16_t *cmd,
-                                    uint16_t *pmcsr);
+int vfio_pci_bar_ur_device_decodes(VFIOPCIDevice *vdev, uint16_t *cmd,
+                                   uint16_t *pmcsr);
 void vfio_pci_bar_ur_revoked(VFIOPCIDevice *vdev, bool by_device);
 int vfio_pci_bar_ur_mmap_bar(VFIOPCIDevice *vdev, MemoryRegion *mr);
 bool vfio_pci_bar_ur_write_begin(VFIOPCIDevice *vdev, uint32_t addr,
@@ -56,11 +60,13 @@ bool vfio_pci_bar_ur_region_write(VFIORegion *region, hwaddr addr,
                                   uint64_t data, unsigned size);
 bool vfio_pci_bar_ur_region_failed(VFIORegion *region, int ret);
 void vfio_pci_bar_ur_guard_mmap(VFIORegion *region, MemoryRegion *mr);
+void vfio_pci_bar_ur_realize(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_exit(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_finalize(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_class_init(ObjectClass *klass);
 
 /* pci-bar-fault.c: KVM memory faults on BAR mappings */
-void vfio_pci_bar_fault_init(void);
+void vfio_pci_bar_fault_register(VFIOPCIDevice *vdev);
+void vfio_pci_bar_fault_unregister(VFIOPCIDevice *vdev);
 
 #endif /* HW_VFIO_PCI_BAR_UR_H */
