@@ -87,11 +87,12 @@ static void bar_restore(Testdev *dev)
 /*
  * Bring the BAR memory in line with the device state: it is revoked exactly
  * when revoking is on and memory decoding is off (Command.MEM clear, or the
- * function is not in D0).
+ * function is not in D0), or for good once the mapping is broken.
  */
 void bar_sync(Testdev *dev)
 {
-    bool want_revoked = dev->revoke && !config_mem_enabled(dev);
+    bool want_revoked = dev->mapping_broken ||
+                        (dev->revoke && !config_mem_enabled(dev));
 
     if (want_revoked == dev->bar.revoked) {
         return;

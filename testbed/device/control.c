@@ -9,6 +9,9 @@
  *   host-reset   -> "ok", a function reset the guest did not ask for (a
  *                   host-side reset or power transition): decoding stops
  *                   and the BAR memory is revoked at once
+ *   break-mapping -> "ok", the BAR memory is revoked for good while the
+ *                   device goes on decoding: a mapping no config write
+ *                   repairs
  * Anything else answers "error: ...".
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -253,6 +256,12 @@ static bool control_command(Testdev *dev, ControlClient *client,
             testdev_log(dev, "revoking %s", revoke ? "on" : "off");
             bar_sync(dev);
         }
+        return client_reply(client, "ok");
+    }
+    if (strcmp(cmd, "break-mapping") == 0) {
+        testdev_log(dev, "BAR0 mapping broken for good");
+        dev->mapping_broken = true;
+        bar_sync(dev);
         return client_reply(client, "ok");
     }
     if (strcmp(cmd, "host-reset") == 0) {

@@ -71,6 +71,8 @@ typedef struct Testdev {
     bool pm_d1d2;
     /* Revoke BAR memory while memory decoding is off, like vfio-pci. */
     bool revoke;
+    /* the BAR memory is revoked for good, whatever the device state */
+    bool mapping_broken;
     bool verbose;
     TestdevBar bar;
     TestdevStats stats;

@@ -63,9 +63,11 @@ struct hvm_start_info {
     u32 reserved;
 };
 
-enum mode { MODE_MEM, MODE_PM, MODE_FLR, MODE_MIXED, MODE_BENCH, MODE_COUNT };
+enum mode {
+    MODE_MEM, MODE_PM, MODE_FLR, MODE_MIXED, MODE_BENCH, MODE_CHURN, MODE_COUNT
+};
 static const char *const mode_names[] = {
-    "mem", "pm", "flr", "mixed", "bench"
+    "mem", "pm", "flr", "mixed", "bench", "churn"
 };
 
 enum hammer { HAMMER_USER, HAMMER_KERNEL, HAMMER_NONE, HAMMER_COUNT };
@@ -80,6 +82,8 @@ static struct params {
     u16 vendor, device;
     bool have_bdf;
     u8 bus, dev, fn;
+    bool have_churn;        /* mode=churn: the device whose BAR toggles */
+    u8 churn_bus, churn_dev, churn_fn;
     int bar;                /* -1: the first memory BAR */
     u64 offset;             /* of slot 0 in the BAR */
     u64 progress;
@@ -333,19 +337,19 @@ static bool parse_hex_field(const char **s, char sep, unsigned max,
 }
 
 /* BB:DD.F in hex, as lspci prints it. */
-static bool parse_bdf(const char *s)
+static bool parse_bdf(const char *s, u8 *bus, u8 *dev_, u8 *fn, bool *have)
 {
-    unsigned bus, dev_, fn;
+    unsigned b, d, f;
 
-    if (!parse_hex_field(&s, ':', 0xff, &bus) ||
-        !parse_hex_field(&s, '.', 0x1f, &dev_) ||
-        !parse_hex_field(&s, '\0', 7, &fn)) {
+    if (!parse_hex_field(&s, ':', 0xff, &b) ||
+        !parse_hex_field(&s, '.', 0x1f, &d) ||
+        !parse_hex_field(&s, '\0', 7, &f)) {
         return false;
     }
-    params.bus = bus;
-    params.dev = dev_;
-    params.fn = fn;
-    params.have_bdf = true;
+    *bus = b;
+    *dev_ = d;
+    *fn = f;
+    *have = true;
     return true;
 }
 
@@ -410,7 +414,11 @@ static bool parse_param(const char *key, const char *val)
         }
         *(KEY("vendor") ? &params.vendor : &params.device) = v;
     } else if (KEY("bdf")) {
-        return parse_bdf(val);
+        return parse_bdf(val, &params.bus, &params.dev, &params.fn,
+                         &params.have_bdf);
+    } else if (KEY("churn")) {
+        return parse_bdf(val, &params.churn_bus, &params.churn_dev,
+                         &params.churn_fn, &params.have_churn);
     } else if (KEY("bar")) {
         if (!parse_u64_max(val, PCI_NUM_BARS - 1, &v)) {
             return false;
@@ -719,6 +727,19 @@ static void cycle_pm(void)
     epoch_end(true);
 }
 
+/*
+ * Another device's BAR goes on and off, so that memslots keep changing
+ * while the device under test decodes all along.
+ */
+static struct pci_dev churn_dev;
+
+static void cycle_churn(void)
+{
+    pci_cmd_set_clr(&churn_dev, 0, PCI_COMMAND_MEMORY);
+    delay_us(params.window_us);
+    pci_cmd_set_clr(&churn_dev, PCI_COMMAND_MEMORY, 0);
+}
+
 /* FLR with decoding on: the device stops decoding by itself. */
 static void cycle_flr(void)
 {
@@ -878,7 +899,7 @@ void stress_main(u64 start_info_paddr)
     enum mode modes[MODE_MIXED];
     unsigned nmodes = 0, ncpus, vcpus = 1;
     u64 rng = 0, t_start, deadline = 0, n = 0;
-    u64 mode_cycles[MODE_MIXED] = { 0 };
+    u64 mode_cycles[MODE_COUNT] = { 0 };
 
     console_init();
     if (si->magic != XEN_HVM_START_MAGIC) {
@@ -914,6 +935,11 @@ void stress_main(u64 start_info_paddr)
            dev.pm_cap, dev.exp_cap, dev.flr_capable ? "yes" : "no");
     if (params.mode == MODE_BENCH) {
         bench();
+    }
+    if (params.mode == MODE_CHURN &&
+        (!params.have_churn || !pci_probe(params.churn_bus, params.churn_dev,
+                                          params.churn_fn, &churn_dev))) {
+        setup_error("mode=churn needs churn=B:D.F, a device to toggle");
     }
 
     modes[nmodes++] = MODE_MEM;
@@ -955,6 +981,9 @@ void stress_main(u64 start_info_paddr)
             break;
         case MODE_FLR:
             cycle_flr();
+            break;
+        case MODE_CHURN:
+            cycle_churn();
             break;
         default:
             cycle_mem();
