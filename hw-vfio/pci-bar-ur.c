@@ -86,16 +86,21 @@ int vfio_pci_bar_ur_device_decodes(VFIOPCIDevice *vdev, uint16_t *cmd,
            !(*pmcsr & PCI_PM_CTRL_STATE_MASK);
 }
 
-/* Does this config write set Initiate-FLR in the PCIe Device Control? */
+/*
+ * Does this config write start an FLR: Initiate-FLR in the PCIe Device
+ * Control of a device whose Device Capabilities advertise FLR?
+ */
 static bool write_starts_flr(VFIOPCIDevice *vdev, uint32_t addr,
                              uint32_t val, int len)
 {
     PCIDevice *pdev = PCI_DEVICE(vdev);
-    uint32_t devctl_hi = pdev->exp.exp_cap ?
-                         pdev->exp.exp_cap + PCI_EXP_DEVCTL + 1 : 0;
+    uint16_t exp = pdev->exp.exp_cap;
 
-    return write_covers(addr, len, devctl_hi) &&
-           (write_byte(addr, val, devctl_hi) & (PCI_EXP_DEVCTL_BCR_FLR >> 8));
+    return exp && write_covers(addr, len, exp + PCI_EXP_DEVCTL + 1) &&
+           (write_byte(addr, val, exp + PCI_EXP_DEVCTL + 1) &
+            (PCI_EXP_DEVCTL_BCR_FLR >> 8)) &&
+           (pci_get_long(pdev->config + exp + PCI_EXP_DEVCAP) &
+            PCI_EXP_DEVCAP_FLR);
 }
 
 /* Will this config write stop decoding or move a decoding BAR? */
@@ -145,13 +150,8 @@ static void bar_ur_restore(VFIOPCIDevice *vdev)
 bool vfio_pci_bar_ur_write_begin(VFIOPCIDevice *vdev, uint32_t addr,
                                  uint32_t val, int len)
 {
-    bool decoding = vfio_pci_bar_ur_decodes(vdev);
-
-    /* The device stays reset until the guest sets Command.MEM again. */
-    if (write_starts_flr(vdev, addr, val, len)) {
-        vdev->bar_ur.flr_pending = true;
-    }
-    if (!decoding || !write_stops_decoding(vdev, addr, val, len) ||
+    if (!vfio_pci_bar_ur_decodes(vdev) ||
+        !write_stops_decoding(vdev, addr, val, len) ||
         !vdev->bar_ur.unmap_first) {
         return false;
     }
@@ -342,13 +342,23 @@ static void bar_overlays_update(VFIOPCIDevice *vdev)
  * the device stopped decoding without the unmap-first ordering, and moves
  * the all-ones overlays.
  */
-void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr, int len,
-                               bool forwarded)
+void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr,
+                               uint32_t val, int len, bool forwarded)
 {
     VFIOPCIBarUR *ur = &vdev->bar_ur;
     PCIDevice *pdev = PCI_DEVICE(vdev);
     uint16_t cmd, pmcsr;
 
+    /*
+     * The host's vfio-pci performs the FLR inside the write and restores
+     * the config it saved, Command included (pci_try_reset_function()), so
+     * the device may decode again at once: ask it.  One that does not
+     * decodes again once the guest sets Command.MEM.
+     */
+    if (write_starts_flr(vdev, addr, val, len) && forwarded) {
+        ur->flr_pending =
+            vfio_pci_bar_ur_device_decodes(vdev, &cmd, &pmcsr) != 1;
+    }
     if (ur->host_disabled && forwarded &&
         vfio_pci_bar_ur_device_decodes(vdev, &cmd, &pmcsr) == 1) {
         ur->host_disabled = false;

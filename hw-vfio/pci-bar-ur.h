@@ -21,7 +21,7 @@ typedef struct VFIOPCIBarUR {
     bool unmap_first;
     /* the BAR mmaps are disabled by us: the device does not decode */
     bool mmaps_off;
-    /* Initiate-FLR was written; decoding resumes when Command.MEM is set */
+    /* the device did not decode after an FLR: until Command.MEM is set */
     bool flr_pending;
     /* the device stopped decoding without the guest asking */
     bool host_disabled;
@@ -51,8 +51,8 @@ void vfio_pci_bar_ur_revoked(VFIOPCIDevice *vdev, bool by_device);
 int vfio_pci_bar_ur_mmap_bar(VFIOPCIDevice *vdev, MemoryRegion *mr);
 bool vfio_pci_bar_ur_write_begin(VFIOPCIDevice *vdev, uint32_t addr,
                                  uint32_t val, int len);
-void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr, int len,
-                               bool forwarded);
+void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr,
+                               uint32_t val, int len, bool forwarded);
 bool vfio_pci_bar_ur_mmaps_blocked(VFIOPCIDevice *vdev);
 bool vfio_pci_bar_ur_region_read(VFIORegion *region, hwaddr addr,
                                  unsigned size, uint64_t *data);

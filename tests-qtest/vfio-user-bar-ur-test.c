@@ -628,20 +628,31 @@ static void test_unmap_first_off_mem_off_reads_all_ones(void)
     test_teardown(&s);
 }
 
-/*
- * An FLR stops the device decoding while Command.MEM stays set in QEMU's
- * copy of config space, so BAR0 stays mapped: with its mmap off, accesses
- * take the BAR's slow path, which must answer them instead of forwarding
- * them to the device.  Setting Command.MEM ends the FLR and brings the fast
- * path back, on the memory the reset cleared.
- */
-static void test_flr_slow_path_reads_all_ones(void)
+/* Initiate FLR through the PCIe Device Control; returns x-bar-unmaps before. */
+static uint64_t start_flr(TestState *s)
 {
-    g_autofree char *region = NULL;
-    uint64_t unmaps, restores;
+    uint8_t exp = qpci_find_capability(s->dev, PCI_CAP_ID_EXP, 0);
+    uint64_t unmaps = vfio_counter(s, "x-bar-unmaps");
     uint16_t devctl;
+
+    g_assert_cmpint(exp, !=, 0);
+    devctl = qpci_config_readw(s->dev, exp + PCI_EXP_DEVCTL);
+    qpci_config_writew(s->dev, exp + PCI_EXP_DEVCTL,
+                       devctl | PCI_EXP_DEVCTL_BCR_FLR);
+    g_assert_cmpint(testdev_stat(s, "flrs"), ==, 1);
+    return unmaps;
+}
+
+/*
+ * The host's vfio-pci performs a guest's FLR inside the Device Control
+ * write and restores the saved config, Command included: the device
+ * decodes right after, with its memory reset.  A driver that does not
+ * write Command again must find the BAR working, on the fast path.
+ */
+static void test_flr_decodes_after_reset(void)
+{
+    uint64_t unmaps, restores;
     TestState s;
-    uint8_t exp;
 
     if (!test_setup(&s, NULL, NULL)) {
         return;
@@ -649,14 +660,44 @@ static void test_flr_slow_path_reads_all_ones(void)
     set_mem_decode(&s, true);
     write_pattern(&s);
 
-    exp = qpci_find_capability(s.dev, PCI_CAP_ID_EXP, 0);
-    g_assert_cmpint(exp, !=, 0);
-    unmaps = vfio_counter(&s, "x-bar-unmaps");
-    devctl = qpci_config_readw(s.dev, exp + PCI_EXP_DEVCTL);
-    qpci_config_writew(s.dev, exp + PCI_EXP_DEVCTL,
-                       devctl | PCI_EXP_DEVCTL_BCR_FLR);
+    restores = vfio_counter(&s, "x-bar-restores");
+    unmaps = start_flr(&s);
+    /* Dropped before the device saw the write, back after it. */
     g_assert_cmpuint(vfio_counter(&s, "x-bar-unmaps"), ==, unmaps + 1);
-    g_assert_cmpint(testdev_stat(&s, "flrs"), ==, 1);
+    g_assert_cmpuint(vfio_counter(&s, "x-bar-restores"), ==, restores + 1);
+    g_assert_cmphex(qpci_config_readw(s.dev, PCI_COMMAND) &
+                    PCI_COMMAND_MEMORY, ==, PCI_COMMAND_MEMORY);
+
+    /* No Command write: the reset memory reads as data, not all-ones. */
+    g_assert_cmphex(bar_read(&s, 0, 8), ==, 0);
+    g_assert_cmphex(bar_read(&s, TESTDEV_BAR_SIZE - 8, 8), ==, 0);
+    check_bar_fast_path(&s);
+    write_pattern(&s);
+    check_pattern(&s);
+    test_teardown(&s);
+}
+
+/*
+ * A device left with Command 0 after the FLR stops decoding while
+ * Command.MEM stays set in QEMU's copy of config space, so BAR0 stays
+ * mapped: with its mmap off, accesses take the BAR's slow path, which must
+ * answer them instead of forwarding them to the device.  Setting
+ * Command.MEM brings the fast path back, on the memory the reset cleared.
+ */
+static void test_flr_command_cleared_reads_all_ones(void)
+{
+    g_autofree char *region = NULL;
+    uint64_t unmaps, restores;
+    TestState s;
+
+    if (!test_setup(&s, "--flr-clears-command", NULL)) {
+        return;
+    }
+    set_mem_decode(&s, true);
+    write_pattern(&s);
+
+    unmaps = start_flr(&s);
+    g_assert_cmpuint(vfio_counter(&s, "x-bar-unmaps"), ==, unmaps + 1);
 
     /* Still mapped, through the BAR's slow path instead of its mmap. */
     region = flatview_range(&s, s.bar_addr, TESTDEV_BAR_SIZE);
@@ -692,8 +733,10 @@ int main(int argc, char **argv)
     qtest_add_func("/vfio-user/bar-ur/bar32", test_bar32);
     qtest_add_func("/vfio-user/bar-ur/unmap-first-off-mem-off-reads-all-ones",
                    test_unmap_first_off_mem_off_reads_all_ones);
-    qtest_add_func("/vfio-user/bar-ur/flr-slow-path-reads-all-ones",
-                   test_flr_slow_path_reads_all_ones);
+    qtest_add_func("/vfio-user/bar-ur/flr-decodes-after-reset",
+                   test_flr_decodes_after_reset);
+    qtest_add_func("/vfio-user/bar-ur/flr-command-cleared-reads-all-ones",
+                   test_flr_command_cleared_reads_all_ones);
 
     return g_test_run();
 }

@@ -177,9 +177,19 @@ static void config_write(Testdev *dev, const uint8_t *buf, size_t count,
     }
     /* Initiate FLR is not in the write mask: it always reads back 0. */
     if (is_flr_write(dev, buf, count, offset)) {
+        uint16_t command = cfg_get_word(dev, PCI_COMMAND);
+
         dev->stats.flrs++;
         testdev_log(dev, "function level reset");
         config_function_reset(dev);
+        /*
+         * The host's vfio-pci resets the function inside the guest's write
+         * and restores the config it saved (pci_try_reset_function()), so
+         * the device decodes again at once, its memory contents lost.
+         */
+        if (!dev->flr_clears_command) {
+            put_le16(dev->config + PCI_COMMAND, command);
+        }
     }
     bar_sync(dev);
 }

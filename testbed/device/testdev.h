@@ -71,6 +71,8 @@ typedef struct Testdev {
     bool pm_d1d2;
     /* Revoke BAR memory while memory decoding is off, like vfio-pci. */
     bool revoke;
+    /* An FLR leaves Command at 0, as a bare function would (no vfio-pci). */
+    bool flr_clears_command;
     /* the BAR memory is revoked for good, whatever the device state */
     bool mapping_broken;
     bool verbose;

@@ -31,13 +31,14 @@ typedef struct Options {
     bool bar32;
     bool pm_d1d2;
     bool no_revoke;
+    bool flr_clears_command;
     bool verbose;
 } Options;
 
 static const char usage_text[] =
     "Usage: " TESTDEV_NAME " --socket PATH [--bar-size BYTES|NK|NM|NG]\n"
-    "       [--bar32] [--pm-d1d2] [--no-revoke] [--control PATH]\n"
-    "       [--stats-file PATH] [--verbose]\n"
+    "       [--bar32] [--pm-d1d2] [--no-revoke] [--flr-clears-command]\n"
+    "       [--control PATH] [--stats-file PATH] [--verbose]\n"
     "\n"
     "vfio-user PCI device (1234:7ee0) with one memory BAR that is revoked\n"
     "while memory decoding is off, like vfio-pci.  Serves one client, then\n"
@@ -48,6 +49,8 @@ static const char usage_text[] =
     "  --bar32            make BAR0 a 32-bit BAR (default 64-bit)\n"
     "  --pm-d1d2          advertise D1 and D2 besides D0 and D3hot\n"
     "  --no-revoke        keep BAR0 mapped while decoding is off\n"
+    "  --flr-clears-command  an FLR leaves Command at 0 (default: restored\n"
+    "                     after the reset, as the host's vfio-pci does)\n"
     "  --control PATH     control socket (stats, reset, revoke on|off)\n"
     "  --stats-file PATH  write the counters there as JSON at exit\n"
     "  --verbose          log each state change on stderr\n";
@@ -162,6 +165,7 @@ enum {
     OPT_BAR32 = 256,
     OPT_PM_D1D2,
     OPT_NO_REVOKE,
+    OPT_FLR_CLEARS_COMMAND,
     OPT_STATS_FILE,
 };
 
@@ -173,6 +177,7 @@ static void parse_args(int argc, char **argv, Options *opts)
         { "bar32", no_argument, NULL, OPT_BAR32 },
         { "pm-d1d2", no_argument, NULL, OPT_PM_D1D2 },
         { "no-revoke", no_argument, NULL, OPT_NO_REVOKE },
+        { "flr-clears-command", no_argument, NULL, OPT_FLR_CLEARS_COMMAND },
         { "control", required_argument, NULL, 'c' },
         { "stats-file", required_argument, NULL, OPT_STATS_FILE },
         { "verbose", no_argument, NULL, 'v' },
@@ -203,6 +208,9 @@ static void parse_args(int argc, char **argv, Options *opts)
             break;
         case OPT_NO_REVOKE:
             opts->no_revoke = true;
+            break;
+        case OPT_FLR_CLEARS_COMMAND:
+            opts->flr_clears_command = true;
             break;
         case 'c':
             opts->control_path = optarg;
@@ -263,6 +271,7 @@ static void testdev_setup(Testdev *dev, const Options *opts)
 {
     dev->pm_d1d2 = opts->pm_d1d2;
     dev->revoke = !opts->no_revoke;
+    dev->flr_clears_command = opts->flr_clears_command;
     dev->verbose = opts->verbose;
 
     unlink_stale_socket(opts->socket_path);

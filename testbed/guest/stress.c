@@ -740,13 +740,23 @@ static void cycle_churn(void)
     pci_cmd_set_clr(&churn_dev, PCI_COMMAND_MEMORY, 0);
 }
 
-/* FLR with decoding on: the device stops decoding by itself. */
+/*
+ * FLR with decoding on.  The device decodes again when the reset is done if
+ * the host restores its config around the FLR, as vfio-pci does (its memory
+ * reset), and not until Command is written otherwise: it says which.
+ */
+static u64 flr_decoding;      /* FLRs after which the device decoded */
+
 static void cycle_flr(void)
 {
+    bool decoding;
+
     epoch_begin();
     pcie_initiate_flr();
-    epoch_end(false);
     delay_us(params.flr_delay_us);
+    decoding = pci_read16(&dev.pci, PCI_COMMAND) & PCI_COMMAND_MEMORY;
+    flr_decoding += decoding;
+    epoch_end(decoding);
     delay_us(params.window_us);
     epoch_begin();
     config_restore();
@@ -795,6 +805,10 @@ static void __attribute__((noreturn)) finish(unsigned vcpus, u64 cycles,
     if (params.mode == MODE_MIXED) {
         printf("STRESS-INFO cycles_mem=%lu cycles_pm=%lu cycles_flr=%lu\n",
                mode_cycles[MODE_MEM], mode_cycles[MODE_PM],
+               mode_cycles[MODE_FLR]);
+    }
+    if (mode_cycles[MODE_FLR]) {
+        printf("STRESS-INFO flr_decoding=%lu of %lu\n", flr_decoding,
                mode_cycles[MODE_FLR]);
     }
 
