@@ -12,10 +12,19 @@
  * So a config write that stops decoding first drops the fast path (the
  * mmaps, hence the memslots) and then reaches the device; a write that
  * starts decoding reaches the device first and brings the fast path back
- * after.  Every path an access can take while the device does not decode
- * answers like a root complex does for an Unsupported Request: the BAR's
- * slow path, its mmap'd part when reached through QEMU, and, once QEMU has
- * unmapped the BAR, an all-ones background at the BAR's programmed address.
+ * after.  While the device does not decode, one all-ones region per memory
+ * BAR answers every access like a root complex does for an Unsupported
+ * Request: on top of the BAR's container (over the mmaps, the slow path,
+ * quirks and the MSI-X table) and, while the PCI core has the BAR unmapped,
+ * aliased at its programmed address.  All of it changes in one memory
+ * transaction per config write, committed before a disabling write reaches
+ * the device.
+ *
+ * An access dispatched on a flatview from before that commit waits for the
+ * BQL behind the config write and runs after it: the slow path and the
+ * mmap ops check the device state for that case (see below).  A quirk or
+ * the MSI-X table reached that way acts as the access would have had it
+ * landed before the disable, which is what it raced.
  *
  * Copyright (c) 2026 vfio-bar-ur developers
  *
@@ -24,8 +33,11 @@
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
 #include "qemu/sigbus-guard.h"
 #include "qemu/timer.h"
+#include "qemu/units.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "hw/pci/pci.h"
@@ -58,6 +70,9 @@ static uint8_t write_byte(uint32_t addr, uint32_t val, uint32_t reg)
 bool vfio_pci_bar_ur_decodes(VFIOPCIDevice *vdev)
 {
     PCIDevice *pdev = PCI_DEVICE(vdev);
+
+    /* Config writes change the answer under the BQL. */
+    assert(bql_locked());
 
     return (pci_get_word(pdev->config + PCI_COMMAND) & PCI_COMMAND_MEMORY) &&
            pci_pm_state(pdev) == 0 && !vdev->bar_ur.flr_pending &&
@@ -122,86 +137,20 @@ static bool write_stops_decoding(VFIOPCIDevice *vdev, uint32_t addr,
            ranges_overlap(addr, len, PCI_BASE_ADDRESS_0, 24);
 }
 
-static void bar_ur_unmap(VFIOPCIDevice *vdev)
-{
-    vfio_mmap_set_enabled(vdev, false);
-    vdev->bar_ur.mmaps_off = true;
-    vdev->bar_ur.unmaps++;
-    trace_vfio_pci_bar_ur_unmap(vdev->vbasedev.name);
-}
-
-static void bar_ur_restore(VFIOPCIDevice *vdev)
-{
-    vdev->bar_ur.mmaps_off = false;
-    vdev->bar_ur.warned = false;
-    vdev->bar_ur.restores++;
-    /* A pending INTx keeps the mmaps off; its timer brings them back. */
-    if (!vdev->intx.pending) {
-        vfio_mmap_set_enabled(vdev, true);
-    }
-    trace_vfio_pci_bar_ur_restore(vdev->vbasedev.name);
-}
-
 /*
- * Called before a config write reaches the device.  Returns true if the
- * caller must update QEMU's view (and so unmap the BARs) first and forward
- * the write to the device after.
+ * Guest accesses while the device does not decode: at most one log line per
+ * disabled period, and one a minute per device, with -d guest_errors.
  */
-bool vfio_pci_bar_ur_write_begin(VFIOPCIDevice *vdev, uint32_t addr,
-                                 uint32_t val, int len)
-{
-    if (!vfio_pci_bar_ur_decodes(vdev) ||
-        !write_stops_decoding(vdev, addr, val, len) ||
-        !vdev->bar_ur.unmap_first) {
-        return false;
-    }
-
-    trace_vfio_pci_bar_ur_unmap_first(vdev->vbasedev.name, addr, val, len);
-    bar_ur_unmap(vdev);
-    return true;
-}
-
-/*
- * The address a memory BAR is programmed to, whether or not the device
- * decodes it; PCI_BAR_UNMAPPED for a sizing pattern or an address no BAR
- * can take.
- */
-static pcibus_t bar_programmed_addr(PCIDevice *pdev, int nr)
-{
-    PCIIORegion *r = &pdev->io_regions[nr];
-    pcibus_t addr, last;
-
-    if (!r->size || (r->type & PCI_BASE_ADDRESS_SPACE_IO)) {
-        return PCI_BAR_UNMAPPED;
-    }
-    if (r->type & PCI_BASE_ADDRESS_MEM_TYPE_64) {
-        addr = pci_get_quad(pdev->config + pci_bar(pdev, nr));
-    } else {
-        addr = pci_get_long(pdev->config + pci_bar(pdev, nr));
-    }
-    addr &= ~(r->size - 1);
-    last = addr + r->size - 1;
-    if (!addr || last <= addr || last == PCI_BAR_UNMAPPED ||
-        (!(r->type & PCI_BASE_ADDRESS_MEM_TYPE_64) && last >= UINT32_MAX)) {
-        return PCI_BAR_UNMAPPED;
-    }
-    return addr;
-}
-
-/*
- * One warning per disabled period, and at most one a minute per device: a
- * driver that polls a disabled device must not flood the log.
- */
-static bool bar_ur_should_warn(VFIOPCIDevice *vdev)
+static bool bar_ur_should_log(VFIOPCIDevice *vdev)
 {
     int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
     VFIOPCIBarUR *ur = &vdev->bar_ur;
 
-    if (ur->warned || (ur->last_warn_ms && now - ur->last_warn_ms < 60000)) {
+    if (ur->logged || (ur->last_log_ms && now - ur->last_log_ms < 60000)) {
         return false;
     }
-    ur->warned = true;
-    ur->last_warn_ms = now;
+    ur->logged = true;
+    ur->last_log_ms = now;
     return true;
 }
 
@@ -215,59 +164,35 @@ static void bar_ur_count(VFIOPCIDevice *vdev, int nr, bool is_write,
         vdev->bar_ur.ur_reads++;
         trace_vfio_pci_bar_ur_read(vdev->vbasedev.name, nr, addr, size);
     }
-    if (bar_ur_should_warn(vdev)) {
-        warn_report("vfio %s: guest accessed BAR %d while the device does not "
-                    "decode memory; answering as Unsupported Request",
-                    vdev->vbasedev.name, nr);
+    if (bar_ur_should_log(vdev)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: guest accessed BAR %d while "
+                      "the device does not decode memory; answering as "
+                      "Unsupported Request\n", vdev->vbasedev.name, nr);
     }
 }
 
-/*
- * The BARs' backing went away without the guest asking (a failed mapping,
- * a host-side reset or power transition): answer Unsupported Request until
- * the guest enables the device again and the device agrees.
- */
-void vfio_pci_bar_ur_revoked(VFIOPCIDevice *vdev, bool by_device)
+typedef struct VFIOPCIBarURRegion VFIOPCIBarURRegion;
+
+static uint64_t bar_ur_region_read(void *opaque, hwaddr addr, unsigned size)
 {
-    if (by_device && !vdev->bar_ur.host_disabled) {
-        vdev->bar_ur.host_disabled = true;
-        vdev->bar_ur.host_disables++;
-    }
-    if (by_device && bar_ur_should_warn(vdev)) {
-        warn_report("vfio %s: the device stopped decoding its BARs without "
-                    "the guest asking; answering as Unsupported Request",
-                    vdev->vbasedev.name);
-    }
-    if (!vdev->bar_ur.mmaps_off) {
-        bar_ur_unmap(vdev);
-    }
-}
+    VFIOPCIBarURRegion *u = opaque;
 
-typedef struct VFIOPCIBarOverlay {
-    VFIOPCIDevice *vdev;
-    int nr;
-} VFIOPCIBarOverlay;
-
-static uint64_t bar_overlay_read(void *opaque, hwaddr addr, unsigned size)
-{
-    VFIOPCIBarOverlay *o = opaque;
-
-    bar_ur_count(o->vdev, o->nr, false, addr, 0, size);
+    bar_ur_count(u->vdev, u->nr, false, addr, 0, size);
     return ur_ones(size);
 }
 
-static void bar_overlay_write(void *opaque, hwaddr addr, uint64_t data,
-                              unsigned size)
+static void bar_ur_region_write(void *opaque, hwaddr addr, uint64_t data,
+                                unsigned size)
 {
-    VFIOPCIBarOverlay *o = opaque;
+    VFIOPCIBarURRegion *u = opaque;
 
-    bar_ur_count(o->vdev, o->nr, true, addr, data, size);
+    bar_ur_count(u->vdev, u->nr, true, addr, data, size);
 }
 
 /* .impl as .valid: one access, one count, whatever its size */
-static const MemoryRegionOps bar_overlay_ops = {
-    .read = bar_overlay_read,
-    .write = bar_overlay_write,
+static const MemoryRegionOps bar_ur_region_ops = {
+    .read = bar_ur_region_read,
+    .write = bar_ur_region_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     .valid = {
         .min_access_size = 1,
@@ -279,60 +204,158 @@ static const MemoryRegionOps bar_overlay_ops = {
     },
 };
 
-static void bar_overlay_place(VFIOPCIDevice *vdev, int nr, pcibus_t addr)
+/*
+ * Where the background of an unmapped BAR goes: its programmed address, or
+ * PCI_BAR_UNMAPPED.  A sizing write leaves every address bit of the low
+ * dword set: no background then, so that sizing does not rebuild the
+ * flatview (a BAR really placed at the top of a 4 GiB boundary loses its
+ * background while disabled, and reads 0 there).
+ */
+static pcibus_t bar_background_addr(PCIDevice *pdev, int nr)
+{
+    PCIIORegion *r = &pdev->io_regions[nr];
+    pcibus_t addr = pci_bar_programmed_address(pdev, nr, r->type, r->size);
+
+    if (addr != PCI_BAR_UNMAPPED && r->size < 4 * GiB &&
+        (uint32_t)(addr | (r->size - 1)) == UINT32_MAX) {
+        return PCI_BAR_UNMAPPED;
+    }
+    return addr;
+}
+
+static void bar_background_place(VFIOPCIDevice *vdev, int nr, pcibus_t addr)
 {
     PCIIORegion *r = &PCI_DEVICE(vdev)->io_regions[nr];
     VFIOPCIBarUR *ur = &vdev->bar_ur;
 
-    if (ur->overlay[nr] && ur->overlay_addr[nr] == addr) {
+    if (ur->background_addr[nr] == addr) {
         return;
     }
-    if (ur->overlay[nr] && ur->overlay_addr[nr] != PCI_BAR_UNMAPPED) {
-        memory_region_del_subregion(r->address_space, ur->overlay[nr]);
+    if (ur->background_addr[nr] != PCI_BAR_UNMAPPED) {
+        memory_region_del_subregion(r->address_space, &ur->background[nr]);
     }
-    if (addr != PCI_BAR_UNMAPPED && !ur->overlay[nr]) {
-        VFIOPCIBarOverlay *o = g_new0(VFIOPCIBarOverlay, 1);
-        g_autofree char *name = g_strdup_printf("%s BAR %d unsupported-request",
-                                                vdev->vbasedev.name, nr);
-
-        o->vdev = vdev;
-        o->nr = nr;
-        ur->overlay[nr] = g_new0(MemoryRegion, 1);
-        memory_region_init_io(ur->overlay[nr], OBJECT(vdev), &bar_overlay_ops,
-                              o, name, r->size);
-    }
-    ur->overlay_addr[nr] = addr;
+    ur->background_addr[nr] = addr;
     if (addr != PCI_BAR_UNMAPPED) {
         /* Below everything: never shadow RAM or another device's BAR. */
         memory_region_add_subregion_overlap(r->address_space, addr,
-                                            ur->overlay[nr], INT_MIN);
+                                            &ur->background[nr], INT_MIN);
     }
-    trace_vfio_pci_bar_ur_overlay(vdev->vbasedev.name, nr, addr);
+    trace_vfio_pci_bar_ur_background(vdev->vbasedev.name, nr, addr);
 }
 
 /*
- * While the device does not decode, a memory BAR that QEMU has unmapped
- * (Command.MEM clear, not in D0) reads all-ones at its programmed address;
- * without this, the access would hit unassigned memory and read 0.
+ * Bring the Unsupported Request regions in line with the device state:
+ * while it does not decode, each memory BAR answers all-ones from the top
+ * of its container (over the mmaps, the slow path, quirks and the MSI-X
+ * table), and a BAR that QEMU has unmapped (Command.MEM clear, not in D0)
+ * does so from its programmed address too, where the access would hit
+ * unassigned memory and read 0.  Inside the caller's memory transaction.
  */
-static void bar_overlays_update(VFIOPCIDevice *vdev)
+static void bar_ur_update(VFIOPCIDevice *vdev)
 {
     PCIDevice *pdev = PCI_DEVICE(vdev);
     bool decodes = vfio_pci_bar_ur_decodes(vdev);
     int nr;
 
-    memory_region_transaction_begin();
     for (nr = 0; nr < PCI_ROM_SLOT; nr++) {
         pcibus_t addr = PCI_BAR_UNMAPPED;
 
-        if (!decodes && pdev->io_regions[nr].addr == PCI_BAR_UNMAPPED) {
-            addr = bar_programmed_addr(pdev, nr);
+        if (!vdev->bar_ur.region[nr]) {
+            continue;
         }
-        if (vdev->bar_ur.overlay[nr] || addr != PCI_BAR_UNMAPPED) {
-            bar_overlay_place(vdev, nr, addr);
+        memory_region_set_enabled(vdev->bar_ur.region[nr], !decodes);
+        if (!decodes && pdev->io_regions[nr].addr == PCI_BAR_UNMAPPED) {
+            addr = bar_background_addr(pdev, nr);
+        }
+        bar_background_place(vdev, nr, addr);
+    }
+}
+
+static void bar_ur_unmap(VFIOPCIDevice *vdev)
+{
+    vfio_mmap_set_enabled(vdev, false);
+    vdev->bar_ur.mmaps_off = true;
+    vdev->bar_ur.unmaps++;
+    trace_vfio_pci_bar_ur_unmap(vdev->vbasedev.name);
+}
+
+static void bar_ur_restore(VFIOPCIDevice *vdev)
+{
+    vdev->bar_ur.mmaps_off = false;
+    vdev->bar_ur.logged = false;
+    vdev->bar_ur.restores++;
+    /* A pending INTx keeps the mmaps off; its timer brings them back. */
+    if (!vdev->intx.pending) {
+        vfio_mmap_set_enabled(vdev, true);
+    }
+    trace_vfio_pci_bar_ur_restore(vdev->vbasedev.name);
+}
+
+/*
+ * The BARs' backing went away without the guest asking (a failed mapping,
+ * a host-side reset or power transition): answer Unsupported Request until
+ * the guest enables the device again and the device agrees.  One warning
+ * for the operator per such change, at most one a minute.
+ */
+void vfio_pci_bar_ur_revoked(VFIOPCIDevice *vdev, bool by_device)
+{
+    VFIOPCIBarUR *ur = &vdev->bar_ur;
+    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+
+    if (by_device && !ur->host_disabled) {
+        ur->host_disabled = true;
+        ur->host_disables++;
+        if (!ur->last_warn_ms || now - ur->last_warn_ms >= 60000) {
+            ur->last_warn_ms = now;
+            warn_report("vfio %s: the device stopped decoding its BARs "
+                        "without the guest asking; answering as Unsupported "
+                        "Request until the guest enables it again",
+                        vdev->vbasedev.name);
         }
     }
+    memory_region_transaction_begin();
+    if (!ur->mmaps_off) {
+        bar_ur_unmap(vdev);
+    }
+    bar_ur_update(vdev);
     memory_region_transaction_commit();
+}
+
+/*
+ * Called before a config write reaches the device, with the BQL held.
+ * Opens the memory transaction that vfio_pci_bar_ur_write_end() commits,
+ * so that the BARs' mappings and their Unsupported Request regions change
+ * in one step.  Returns true if the write stops decoding: then the caller
+ * updates QEMU's view first, calls vfio_pci_bar_ur_write_commit() and only
+ * then forwards the write to the device.
+ */
+bool vfio_pci_bar_ur_write_begin(VFIOPCIDevice *vdev, uint32_t addr,
+                                 uint32_t val, int len)
+{
+    memory_region_transaction_begin();
+    if (!vfio_pci_bar_ur_decodes(vdev) ||
+        !write_stops_decoding(vdev, addr, val, len) ||
+        !vdev->bar_ur.unmap_first) {
+        return false;
+    }
+
+    trace_vfio_pci_bar_ur_unmap_first(vdev->vbasedev.name, addr, val, len);
+    bar_ur_unmap(vdev);
+    return true;
+}
+
+/*
+ * For a write that stops decoding: QEMU's view is updated (the BAR moved or
+ * unmapped by the PCI core), so put the Unsupported Request regions in
+ * place and commit, before the device sees the write.  A vCPU then finds
+ * either the old BAR or the all-ones regions, never unassigned memory in
+ * between.
+ */
+void vfio_pci_bar_ur_write_commit(VFIOPCIDevice *vdev)
+{
+    bar_ur_update(vdev);
+    memory_region_transaction_commit();
+    memory_region_transaction_begin();
 }
 
 /*
@@ -340,7 +363,7 @@ static void bar_overlays_update(VFIOPCIDevice *vdev)
  * the device decodes again (only if the write really reached the device:
  * a device that did not take the write stays on the slow path), drops it if
  * the device stopped decoding without the unmap-first ordering, and moves
- * the all-ones overlays.
+ * the Unsupported Request regions; then commits.
  */
 void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr,
                                uint32_t val, int len, bool forwarded)
@@ -375,7 +398,8 @@ void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr,
     } else if (!ur->mmaps_off) {
         bar_ur_unmap(vdev);
     }
-    bar_overlays_update(vdev);
+    bar_ur_update(vdev);
+    memory_region_transaction_commit();
 }
 
 /* The INTx path must not bring the mmaps back while we keep them off. */
@@ -432,9 +456,11 @@ bool vfio_pci_bar_ur_region_write(VFIORegion *region, hwaddr addr,
 }
 
 /*
- * A BAR access the device refused (the host disabled it behind our back:
- * vfio-pci answers -EIO).  Returns true if it was reported here, once per
- * disabled period; the caller answers all-ones / drops the write.
+ * A BAR access the device refused with -EIO: vfio-pci does that while the
+ * device does not decode, which the host may have decided behind our back,
+ * but so may a failing vfio-user server.  Counted, and said once per
+ * device; returns true if reported here, and the caller answers all-ones
+ * or drops the write.
  */
 bool vfio_pci_bar_ur_region_failed(VFIORegion *region, int ret)
 {
@@ -443,10 +469,11 @@ bool vfio_pci_bar_ur_region_failed(VFIORegion *region, int ret)
     if (!vdev || ret != -EIO) {
         return false;
     }
-    if (bar_ur_should_warn(vdev)) {
-        warn_report("vfio %s: BAR %d access failed (%s): the device does not "
-                    "decode; answering as Unsupported Request",
-                    vdev->vbasedev.name, region->nr, strerror(-ret));
+    if (!vdev->bar_ur.device_refusals++) {
+        warn_report("vfio %s: BAR %d access failed (%s): answering as "
+                    "Unsupported Request; further refusals are counted in "
+                    "x-bar-device-refusals", vdev->vbasedev.name, region->nr,
+                    strerror(-ret));
     }
     return true;
 }
@@ -468,12 +495,14 @@ int vfio_pci_bar_ur_mmap_bar(VFIOPCIDevice *vdev, MemoryRegion *mr)
 
 /*
  * The mmap'd part of a BAR is normally reached by the guest through a KVM
- * memslot.  QEMU reaches it through these ops: for DMA, the monitor, and for
- * a vCPU access that exited as MMIO on a flatview taken before the BAR was
- * unmapped.  Such an access waits for the BQL behind the config write that
- * disables the device; when it gets the lock the mapping may be revoked, so
- * check the device state first (under the BQL) instead of faulting on it,
- * and catch the SIGBUS of a mapping the host revoked behind our back.
+ * memslot, and, while the device does not decode, not at all: the
+ * Unsupported Request region covers it.  QEMU reaches it through these ops
+ * for DMA, the monitor, and a vCPU access that exited as MMIO and was
+ * dispatched on a flatview published before that region was enabled.  Such
+ * an access waits for the BQL behind the config write that disables the
+ * device and runs after the device saw the write, when the mapping may be
+ * revoked: so check the device state first, under the BQL, and catch the
+ * SIGBUS of a mapping the host revoked behind our back.
  */
 static uint64_t bar_mmap_read(void *opaque, hwaddr addr, unsigned size)
 {
@@ -534,22 +563,69 @@ void vfio_pci_bar_ur_guard_mmap(VFIORegion *region, MemoryRegion *mr)
     }
 }
 
+/*
+ * Each memory BAR gets its Unsupported Request region, on top of the BAR's
+ * container and enabled while the device does not decode, and an alias of
+ * it that goes to the BAR's programmed address while the PCI core has the
+ * BAR unmapped.
+ */
 void vfio_pci_bar_ur_realize(VFIOPCIDevice *vdev)
 {
+    VFIOPCIBarUR *ur = &vdev->bar_ur;
+    int nr;
+
+    for (nr = 0; nr < PCI_ROM_SLOT; nr++) {
+        VFIOBAR *bar = &vdev->bars[nr];
+        g_autofree char *name = NULL;
+
+        ur->background_addr[nr] = PCI_BAR_UNMAPPED;
+        if (!bar->mr || bar->ioport) {
+            continue;
+        }
+        ur->opaque[nr].vdev = vdev;
+        ur->opaque[nr].nr = nr;
+        name = g_strdup_printf("%s BAR %d unsupported-request",
+                               vdev->vbasedev.name, nr);
+        ur->region[nr] = g_new0(MemoryRegion, 1);
+        memory_region_init_io(ur->region[nr], OBJECT(vdev), &bar_ur_region_ops,
+                              &ur->opaque[nr], name, bar->size);
+        memory_region_set_enabled(ur->region[nr],
+                                  !vfio_pci_bar_ur_decodes(vdev));
+        memory_region_add_subregion_overlap(bar->mr, 0, ur->region[nr],
+                                            INT_MAX);
+        g_free(name);
+        name = g_strdup_printf("%s BAR %d unsupported-request background",
+                               vdev->vbasedev.name, nr);
+        memory_region_init_alias(&ur->background[nr], OBJECT(vdev), name,
+                                 ur->region[nr], 0, bar->size);
+    }
     vfio_pci_bar_fault_register(vdev);
+}
+
+/*
+ * The device was reset (vfio_pci_post_reset()): it decodes nothing, and
+ * the PCI core is about to zero the BARs (pci_do_device_reset()) without
+ * a config write, so no background may stay at the old addresses.
+ */
+void vfio_pci_bar_ur_reset(VFIOPCIDevice *vdev)
+{
+    int nr;
+
+    vdev->bar_ur.flr_pending = false;
+    vdev->bar_ur.host_disabled = false;
+    memory_region_transaction_begin();
+    for (nr = 0; nr < PCI_ROM_SLOT; nr++) {
+        if (vdev->bar_ur.region[nr]) {
+            bar_background_place(vdev, nr, PCI_BAR_UNMAPPED);
+        }
+    }
+    memory_region_transaction_commit();
 }
 
 void vfio_pci_bar_ur_exit(VFIOPCIDevice *vdev)
 {
-    int nr;
-
     vfio_pci_bar_fault_unregister(vdev);
-
-    for (nr = 0; nr < PCI_ROM_SLOT; nr++) {
-        if (vdev->bar_ur.overlay[nr]) {
-            bar_overlay_place(vdev, nr, PCI_BAR_UNMAPPED);
-        }
-    }
+    vfio_pci_bar_ur_reset(vdev);
 }
 
 /* Like the BARs' own regions, freed only once no flatview can hold them. */
@@ -558,13 +634,11 @@ void vfio_pci_bar_ur_finalize(VFIOPCIDevice *vdev)
     int nr;
 
     for (nr = 0; nr < PCI_ROM_SLOT; nr++) {
-        MemoryRegion *mr = vdev->bar_ur.overlay[nr];
-
-        if (mr) {
-            g_free(mr->opaque);
-            object_unparent(OBJECT(mr));
-            g_free(mr);
-            vdev->bar_ur.overlay[nr] = NULL;
+        if (vdev->bar_ur.region[nr]) {
+            object_unparent(OBJECT(&vdev->bar_ur.background[nr]));
+            object_unparent(OBJECT(vdev->bar_ur.region[nr]));
+            g_free(vdev->bar_ur.region[nr]);
+            vdev->bar_ur.region[nr] = NULL;
         }
     }
 }
@@ -616,6 +690,8 @@ void vfio_pci_bar_ur_class_init(ObjectClass *klass)
           "times the BAR fast path (mmaps, KVM memslots) was dropped" },
         { "x-bar-restores", offsetof(VFIOPCIBarUR, restores),
           "times the BAR fast path was restored" },
+        { "x-bar-device-refusals", offsetof(VFIOPCIBarUR, device_refusals),
+          "BAR accesses the device refused with EIO" },
         { "x-bar-host-disables", offsetof(VFIOPCIBarUR, host_disables),
           "times the device was found not decoding without the guest asking "
           "(a failed mapping, a revoke found by a fault or a SIGBUS)" },

@@ -27,18 +27,30 @@ typedef struct VFIOPCIBarUR {
     bool host_disabled;
     /* x-bar-fault-policy=stop: a fault on a decoding BAR stops the VM */
     bool fault_stop;
-    /* one warning per disabled period, not one per access */
-    bool warned;
+    /* guest accesses while disabled: one log line per disabled period */
+    bool logged;
+    int64_t last_log_ms;
+    /* operator warnings on host-side disables: at most one a minute */
     int64_t last_warn_ms;
-    /* all-ones background at the programmed address of an unmapped BAR */
-    MemoryRegion *overlay[PCI_ROM_SLOT];
-    pcibus_t overlay_addr[PCI_ROM_SLOT];
+    /*
+     * Per memory BAR: all-ones on top of the BAR's container, enabled while
+     * the device does not decode, and its alias at the BAR's programmed
+     * address while the PCI core has the BAR unmapped.
+     */
+    MemoryRegion *region[PCI_ROM_SLOT];
+    struct VFIOPCIBarURRegion {
+        VFIOPCIDevice *vdev;
+        int nr;
+    } opaque[PCI_ROM_SLOT];
+    MemoryRegion background[PCI_ROM_SLOT];
+    pcibus_t background_addr[PCI_ROM_SLOT];
 
     uint64_t ur_reads;
     uint64_t ur_writes;
     uint64_t unmaps;
     uint64_t restores;
     uint64_t host_disables;
+    uint64_t device_refusals;
 
     /* KVM memory faults on the BAR mmaps come here */
     KVMSharedFaultHandler fault_handler;
@@ -51,6 +63,7 @@ void vfio_pci_bar_ur_revoked(VFIOPCIDevice *vdev, bool by_device);
 int vfio_pci_bar_ur_mmap_bar(VFIOPCIDevice *vdev, MemoryRegion *mr);
 bool vfio_pci_bar_ur_write_begin(VFIOPCIDevice *vdev, uint32_t addr,
                                  uint32_t val, int len);
+void vfio_pci_bar_ur_write_commit(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_write_end(VFIOPCIDevice *vdev, uint32_t addr,
                                uint32_t val, int len, bool forwarded);
 bool vfio_pci_bar_ur_mmaps_blocked(VFIOPCIDevice *vdev);
@@ -61,6 +74,7 @@ bool vfio_pci_bar_ur_region_write(VFIORegion *region, hwaddr addr,
 bool vfio_pci_bar_ur_region_failed(VFIORegion *region, int ret);
 void vfio_pci_bar_ur_guard_mmap(VFIORegion *region, MemoryRegion *mr);
 void vfio_pci_bar_ur_realize(VFIOPCIDevice *vdev);
+void vfio_pci_bar_ur_reset(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_exit(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_finalize(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_class_init(ObjectClass *klass);

@@ -78,12 +78,13 @@ static void testdev_kill(void *opaque)
 }
 
 /*
- * Start vfio-user-testdev, with @server_opt if not NULL, and wait until it
- * listens.  Returns false, the test skipped, if the runner did not say
- * where the server is.
+ * Start vfio-user-testdev, with the space-separated @server_opts if not
+ * NULL, and wait until it listens.  Returns false, the test skipped, if the
+ * runner did not say where the server is.
  */
-static bool testdev_start(TestState *s, const char *server_opt)
+static bool testdev_start(TestState *s, const char *server_opts)
 {
+    g_auto(GStrv) opts = g_strsplit(server_opts ? server_opts : "", " ", -1);
     const char *binary = g_getenv("VFIO_USER_TESTDEV");
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_autoptr(GError) err = NULL;
@@ -106,8 +107,10 @@ static bool testdev_start(TestState *s, const char *server_opt)
     g_ptr_array_add(argv, s->sock_path);
     g_ptr_array_add(argv, (char *)"--control");
     g_ptr_array_add(argv, s->ctl_path);
-    if (server_opt) {
-        g_ptr_array_add(argv, (char *)server_opt);
+    for (int i = 0; opts[i]; i++) {
+        if (*opts[i]) {
+            g_ptr_array_add(argv, opts[i]);
+        }
     }
     g_ptr_array_add(argv, NULL);
     g_spawn_async(NULL, (char **)argv->pdata, NULL,
@@ -203,18 +206,20 @@ static uint64_t vfio_counter(TestState *s, const char *name)
 }
 
 /*
- * Start the server with @server_opt and a q35 VM with the device at a fixed
- * address and @device_props; BAR0 placed by libqos, the device not decoding
- * yet.  Returns false if the test was skipped.
+ * Start the server with @server_opts and a q35 VM with the device at a
+ * fixed address and @device_props; BAR0 placed by libqos, the device not
+ * decoding yet.  The device presents @vendor:@device.  Returns false if the
+ * test was skipped.
  */
-static bool test_setup(TestState *s, const char *server_opt,
-                       const char *device_props)
+static bool test_setup_as(TestState *s, const char *server_opts,
+                          const char *device_props, uint16_t vendor,
+                          uint16_t device)
 {
     uint64_t bar_size;
     QPCIBar bar;
 
     memset(s, 0, sizeof(*s));
-    if (!testdev_start(s, server_opt)) {
+    if (!testdev_start(s, server_opts)) {
         return false;
     }
 
@@ -228,15 +233,20 @@ static bool test_setup(TestState *s, const char *server_opt,
     s->pcibus = qpci_new_pc(s->qts, NULL);
     s->dev = qpci_device_find(s->pcibus, QPCI_DEVFN(TESTDEV_SLOT, 0));
     g_assert_nonnull(s->dev);
-    g_assert_cmphex(qpci_config_readw(s->dev, PCI_VENDOR_ID), ==,
-                    TESTDEV_VENDOR_ID);
-    g_assert_cmphex(qpci_config_readw(s->dev, PCI_DEVICE_ID), ==,
-                    TESTDEV_DEVICE_ID);
+    g_assert_cmphex(qpci_config_readw(s->dev, PCI_VENDOR_ID), ==, vendor);
+    g_assert_cmphex(qpci_config_readw(s->dev, PCI_DEVICE_ID), ==, device);
 
     bar = qpci_iomap(s->dev, 0, &bar_size);
     g_assert_cmphex(bar_size, ==, TESTDEV_BAR_SIZE);
     s->bar_addr = bar.addr;
     return true;
+}
+
+static bool test_setup(TestState *s, const char *server_opts,
+                       const char *device_props)
+{
+    return test_setup_as(s, server_opts, device_props, TESTDEV_VENDOR_ID,
+                         TESTDEV_DEVICE_ID);
 }
 
 static void test_teardown(TestState *s)
@@ -680,9 +690,10 @@ static void test_flr_decodes_after_reset(void)
 /*
  * A device left with Command 0 after the FLR stops decoding while
  * Command.MEM stays set in QEMU's copy of config space, so BAR0 stays
- * mapped: with its mmap off, accesses take the BAR's slow path, which must
- * answer them instead of forwarding them to the device.  Setting
- * Command.MEM brings the fast path back, on the memory the reset cleared.
+ * mapped: with its mmap off, the Unsupported Request region on top of the
+ * BAR answers instead of the slow path, which would forward accesses to the
+ * device.  Setting Command.MEM brings the fast path back, on the memory the
+ * reset cleared.
  */
 static void test_flr_command_cleared_reads_all_ones(void)
 {
@@ -699,11 +710,11 @@ static void test_flr_command_cleared_reads_all_ones(void)
     unmaps = start_flr(&s);
     g_assert_cmpuint(vfio_counter(&s, "x-bar-unmaps"), ==, unmaps + 1);
 
-    /* Still mapped, through the BAR's slow path instead of its mmap. */
+    /* Still mapped, its all-ones region on top of the mmap and slow path. */
     region = flatview_range(&s, s.bar_addr, TESTDEV_BAR_SIZE);
     g_assert_nonnull(region);
     g_assert_nonnull(strstr(region, ", i/o): "));
-    g_assert_true(g_str_has_suffix(region, " BAR 0"));
+    g_assert_true(g_str_has_suffix(region, " BAR 0 unsupported-request"));
 
     check_bar_unsupported(&s);
 
@@ -714,6 +725,71 @@ static void test_flr_command_cleared_reads_all_ones(void)
     g_assert_cmphex(bar_read(&s, 0, 8), ==, 0);
     g_assert_cmphex(bar_read(&s, TESTDEV_BAR_SIZE - 8, 8), ==, 0);
     check_bar_fast_path(&s);
+    test_teardown(&s);
+}
+
+/* Does the system address space show an Unsupported Request region? */
+static bool mtree_has_ur_region(TestState *s)
+{
+    g_autofree char *mtree = qtest_hmp(s->qts, "info mtree -f");
+
+    return strstr(mtree, " unsupported-request") != NULL;
+}
+
+/*
+ * Sizing a 64-bit BAR below 4 GiB leaves it programmed, for a while, to
+ * the top of the low 4 GiB (low dword all-ones, high dword 0): that is no
+ * address to answer at, so no all-ones background goes there.
+ */
+static void test_sizing_pattern_no_background(void)
+{
+    TestState s;
+
+    if (!test_setup(&s, NULL, NULL)) {
+        return;
+    }
+    set_mem_decode(&s, true);
+    write_pattern(&s);
+    set_mem_decode(&s, false);
+    g_assert_true(mtree_has_ur_region(&s));
+    g_assert_cmphex(s.bar_addr >> 32, ==, 0);
+
+    qpci_config_writel(s.dev, PCI_BASE_ADDRESS_0, UINT32_MAX);
+    g_assert_false(mtree_has_ur_region(&s));
+
+    qpci_config_writel(s.dev, PCI_BASE_ADDRESS_0, s.bar_addr);
+    check_bar_unsupported(&s);
+    set_mem_decode(&s, true);
+    check_pattern(&s);
+    check_bar_fast_path(&s);
+    test_teardown(&s);
+}
+
+/*
+ * A system reset zeroes the BARs in QEMU's config space without a config
+ * write: nothing of a disabled BAR may stay at its old address.
+ */
+static void test_reset_drops_background(void)
+{
+    QDict *rsp;
+    TestState s;
+
+    if (!test_setup(&s, NULL, NULL)) {
+        return;
+    }
+    set_mem_decode(&s, true);
+    set_mem_decode(&s, false);
+    g_assert_cmphex(bar_read(&s, 0, 8), ==, UINT64_MAX);
+
+    rsp = qtest_qmp(s.qts, "{ 'execute': 'system_reset' }");
+    g_assert_true(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    qtest_qmp_eventwait(s.qts, "RESET");
+
+    g_assert_cmphex(qpci_config_readl(s.dev, PCI_BASE_ADDRESS_0) &
+                    PCI_BASE_ADDRESS_MEM_MASK, ==, 0);
+    g_assert_false(mtree_has_ur_region(&s));
+    g_assert_cmphex(qtest_readq(s.qts, s.bar_addr), ==, 0);
     test_teardown(&s);
 }
 
@@ -737,6 +813,10 @@ int main(int argc, char **argv)
                    test_flr_decodes_after_reset);
     qtest_add_func("/vfio-user/bar-ur/flr-command-cleared-reads-all-ones",
                    test_flr_command_cleared_reads_all_ones);
+    qtest_add_func("/vfio-user/bar-ur/sizing-pattern-no-background",
+                   test_sizing_pattern_no_background);
+    qtest_add_func("/vfio-user/bar-ur/reset-drops-background",
+                   test_reset_drops_background);
 
     return g_test_run();
 }
