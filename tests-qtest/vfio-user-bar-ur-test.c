@@ -793,6 +793,48 @@ static void test_reset_drops_background(void)
     test_teardown(&s);
 }
 
+/* vfio-user-testdev --msix: QEMU's emulated MSI-X table at BAR0 + 1 MiB */
+#define MSIX_TABLE_OFFSET       0x100000
+
+/*
+ * While the device does not decode, the MSI-X table that QEMU emulates in
+ * BAR0 answers all-ones like the rest of the BAR, and a write to it
+ * changes nothing.  The FLR leaves the device with Command 0 while QEMU
+ * keeps the BAR mapped, so the table would be reachable but for the
+ * Unsupported Request region on top of the BAR.  (vfio-user-pci installs
+ * no BAR quirks, the other thing that region covers: only vfio-pci's
+ * realize calls vfio_bar_quirk_setup().)
+ */
+static void test_msix_table_not_reached_while_disabled(void)
+{
+    uint64_t ctrl = MSIX_TABLE_OFFSET + PCI_MSIX_ENTRY_VECTOR_CTRL;
+    uint64_t data = MSIX_TABLE_OFFSET + PCI_MSIX_ENTRY_DATA;
+    uint64_t ur_reads, ur_writes;
+    TestState s;
+
+    if (!test_setup(&s, "--msix --flr-clears-command", NULL)) {
+        return;
+    }
+    g_assert_cmpint(qpci_find_capability(s.dev, PCI_CAP_ID_MSIX, 0), !=, 0);
+    set_mem_decode(&s, true);
+    /* The emulated table: entry 0 masked, its data 0. */
+    g_assert_cmphex(bar_read(&s, ctrl, 4), ==, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+    g_assert_cmphex(bar_read(&s, data, 4), ==, 0);
+
+    start_flr(&s);
+    ur_reads = vfio_counter(&s, "x-bar-ur-reads");
+    ur_writes = vfio_counter(&s, "x-bar-ur-writes");
+    bar_write(&s, data, 4, 0x12345678);
+    g_assert_cmphex(bar_read(&s, ctrl, 4), ==, UINT32_MAX);
+    g_assert_cmpuint(vfio_counter(&s, "x-bar-ur-writes"), ==, ur_writes + 1);
+    g_assert_cmpuint(vfio_counter(&s, "x-bar-ur-reads"), ==, ur_reads + 1);
+
+    set_mem_decode(&s, true);
+    g_assert_cmphex(bar_read(&s, data, 4), ==, 0);
+    g_assert_cmphex(bar_read(&s, ctrl, 4), ==, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+    test_teardown(&s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -817,6 +859,8 @@ int main(int argc, char **argv)
                    test_sizing_pattern_no_background);
     qtest_add_func("/vfio-user/bar-ur/reset-drops-background",
                    test_reset_drops_background);
+    qtest_add_func("/vfio-user/bar-ur/msix-table-not-reached-while-disabled",
+                   test_msix_table_not_reached_while_disabled);
 
     return g_test_run();
 }

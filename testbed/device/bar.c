@@ -192,6 +192,12 @@ int bar_setup_region(Testdev *dev, uint64_t size, bool is_64bit)
         return -1;
     }
 
+    if (dev->no_mmap) {
+        return vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR0_REGION_IDX, size,
+                                bar_access,
+                                VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM,
+                                NULL, 0, -1, 0);
+    }
     return vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR0_REGION_IDX, size,
                             bar_access,
                             VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM,

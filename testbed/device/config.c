@@ -305,6 +305,26 @@ static int config_add_exp_cap(Testdev *dev)
     return 0;
 }
 
+/* MSI-X with its table and PBA in BAR0; QEMU emulates both. */
+static int config_add_msix_cap(Testdev *dev)
+{
+    struct msixcap msix = {
+        .hdr.id = PCI_CAP_ID_MSIX,
+        .mxc = { .ts = TESTDEV_MSIX_VECTORS - 1 },
+        .mtab = { .tbir = 0, .to = TESTDEV_MSIX_TABLE_OFFSET >> 3 },
+        .mpba = { .pbir = 0, .pbao = TESTDEV_MSIX_PBA_OFFSET >> 3 },
+    };
+    ssize_t pos = vfu_pci_add_capability(dev->vfu, 0, 0, &msix);
+
+    if (pos < 0) {
+        return -1;
+    }
+    dev->msix_cap = pos;
+    put_le16(dev->wmask + pos + PCI_MSIX_FLAGS,
+             PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+    return 0;
+}
+
 /*
  * Lay out config space.  Must run after vfu_realize_ctx(), which rewrites
  * parts of the header (see config_init_bar()).
@@ -315,7 +335,8 @@ int config_init(Testdev *dev)
 
     config_init_header(dev);
     config_init_bar(dev);
-    if (config_add_pm_cap(dev) < 0 || config_add_exp_cap(dev) < 0) {
+    if (config_add_pm_cap(dev) < 0 || config_add_exp_cap(dev) < 0 ||
+        (dev->msix && config_add_msix_cap(dev) < 0)) {
         return -1;
     }
     return 0;

@@ -21,6 +21,11 @@
 #define TESTDEV_NAME        "vfio-user-testdev"
 #define TESTDEV_VENDOR_ID   0x1234
 #define TESTDEV_DEVICE_ID   0x7ee0
+
+/* --msix: vectors, and where the table and the PBA are in BAR0 */
+#define TESTDEV_MSIX_VECTORS        4
+#define TESTDEV_MSIX_TABLE_OFFSET   0x100000
+#define TESTDEV_MSIX_PBA_OFFSET     0x101000
 #define TESTDEV_REVISION    0x01
 
 /*
@@ -69,10 +74,15 @@ typedef struct Testdev {
     size_t pm_cap;
     size_t exp_cap;
     bool pm_d1d2;
+    /* An MSI-X capability, its table and PBA in BAR0 (QEMU emulates them). */
+    bool msix;
+    size_t msix_cap;
     /* Revoke BAR memory while memory decoding is off, like vfio-pci. */
     bool revoke;
     /* An FLR leaves Command at 0, as a bare function would (no vfio-pci). */
     bool flr_clears_command;
+    /* BAR0 offers no mmap: every access takes QEMU's slow path. */
+    bool no_mmap;
     /* the BAR memory is revoked for good, whatever the device state */
     bool mapping_broken;
     bool verbose;

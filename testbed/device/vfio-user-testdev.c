@@ -32,13 +32,16 @@ typedef struct Options {
     bool pm_d1d2;
     bool no_revoke;
     bool flr_clears_command;
+    bool msix;
+    bool no_mmap;
     bool verbose;
 } Options;
 
 static const char usage_text[] =
     "Usage: " TESTDEV_NAME " --socket PATH [--bar-size BYTES|NK|NM|NG]\n"
     "       [--bar32] [--pm-d1d2] [--no-revoke] [--flr-clears-command]\n"
-    "       [--control PATH] [--stats-file PATH] [--verbose]\n"
+    "       [--msix] [--no-mmap] [--control PATH] [--stats-file PATH]\n"
+    "       [--verbose]\n"
     "\n"
     "vfio-user PCI device (1234:7ee0) with one memory BAR that is revoked\n"
     "while memory decoding is off, like vfio-pci.  Serves one client, then\n"
@@ -51,6 +54,9 @@ static const char usage_text[] =
     "  --no-revoke        keep BAR0 mapped while decoding is off\n"
     "  --flr-clears-command  an FLR leaves Command at 0 (default: restored\n"
     "                     after the reset, as the host's vfio-pci does)\n"
+    "  --msix             an MSI-X capability with 4 vectors, its table at\n"
+    "                     BAR0 + 1M and its PBA at BAR0 + 1M + 4K\n"
+    "  --no-mmap          offer no mmap of BAR0: every access is a message\n"
     "  --control PATH     control socket (stats, reset, revoke on|off)\n"
     "  --stats-file PATH  write the counters there as JSON at exit\n"
     "  --verbose          log each state change on stderr\n";
@@ -159,6 +165,9 @@ static void check_bar_size(const Options *opts)
     if (opts->bar32 && size > MAX_BAR32_SIZE) {
         usage_error("--bar-size must be at most 2G with --bar32");
     }
+    if (opts->msix && size < 2 * 1024 * 1024) {
+        usage_error("--msix needs a BAR0 of at least 2M");
+    }
 }
 
 enum {
@@ -166,6 +175,8 @@ enum {
     OPT_PM_D1D2,
     OPT_NO_REVOKE,
     OPT_FLR_CLEARS_COMMAND,
+    OPT_MSIX,
+    OPT_NO_MMAP,
     OPT_STATS_FILE,
 };
 
@@ -178,6 +189,8 @@ static void parse_args(int argc, char **argv, Options *opts)
         { "pm-d1d2", no_argument, NULL, OPT_PM_D1D2 },
         { "no-revoke", no_argument, NULL, OPT_NO_REVOKE },
         { "flr-clears-command", no_argument, NULL, OPT_FLR_CLEARS_COMMAND },
+        { "msix", no_argument, NULL, OPT_MSIX },
+        { "no-mmap", no_argument, NULL, OPT_NO_MMAP },
         { "control", required_argument, NULL, 'c' },
         { "stats-file", required_argument, NULL, OPT_STATS_FILE },
         { "verbose", no_argument, NULL, 'v' },
@@ -211,6 +224,12 @@ static void parse_args(int argc, char **argv, Options *opts)
             break;
         case OPT_FLR_CLEARS_COMMAND:
             opts->flr_clears_command = true;
+            break;
+        case OPT_MSIX:
+            opts->msix = true;
+            break;
+        case OPT_NO_MMAP:
+            opts->no_mmap = true;
             break;
         case 'c':
             opts->control_path = optarg;
@@ -272,6 +291,8 @@ static void testdev_setup(Testdev *dev, const Options *opts)
     dev->pm_d1d2 = opts->pm_d1d2;
     dev->revoke = !opts->no_revoke;
     dev->flr_clears_command = opts->flr_clears_command;
+    dev->msix = opts->msix;
+    dev->no_mmap = opts->no_mmap;
     dev->verbose = opts->verbose;
 
     unlink_stale_socket(opts->socket_path);
@@ -286,6 +307,10 @@ static void testdev_setup(Testdev *dev, const Options *opts)
     }
     if (bar_setup_region(dev, opts->bar_size, !opts->bar32) < 0) {
         testdev_die("setting up BAR0: %s", strerror(errno));
+    }
+    if (dev->msix && vfu_setup_device_nr_irqs(dev->vfu, VFU_DEV_MSIX_IRQ,
+                                              TESTDEV_MSIX_VECTORS) < 0) {
+        testdev_die("setting up MSI-X: %s", strerror(errno));
     }
     if (vfu_setup_device_reset_cb(dev->vfu, device_reset) < 0) {
         testdev_die("setting up reset: %s", strerror(errno));

@@ -144,7 +144,7 @@ struct bad_record {
 struct hammer_stats {
     u64 reads, writes;
     u64 reads_enabled_ok, reads_disabled_ones, straddled;
-    u64 integrity_errors, ur_violations;
+    u64 integrity_errors, ur_violations, straddle_violations;
     unsigned nbad;
     struct bad_record bad[MAX_BAD_RECORDS];
     volatile u32 done;
@@ -610,6 +610,9 @@ static void record_bad(struct hammer_stats *st, bool integrity,
     r->epoch = epoch;
 }
 
+/* Only mem and pm toggles leave the memory as it was. */
+static bool judge_straddles;
+
 /* Entry of every AP, at CPL3 or (hammer=kernel) CPL0. */
 static void hammer_main(u64 cpu)
 {
@@ -641,6 +644,18 @@ static void hammer_main(u64 cpu)
 
         if (e1 != e2 || (e2 & EPOCH_BUSY)) {
             st->straddled++;
+            /*
+             * Written inside an enabled epoch, read across a toggle: the
+             * read got in before the disable (the data) or after it
+             * (all-ones), nothing else.  Not for FLR, whose reset changes
+             * the memory under the read.
+             */
+            if (judge_straddles && e0 == e1 && (e1 & EPOCH_ENABLED) &&
+                !(e1 & EPOCH_BUSY) && got != want &&
+                got != ones_of_size(size)) {
+                st->straddle_violations++;
+                record_bad(st, false, slot, size, want, got, e2);
+            }
         } else if (!(e2 & EPOCH_ENABLED)) {
             if (got == ones_of_size(size)) {
                 st->reads_disabled_ones++;
@@ -793,6 +808,7 @@ static void __attribute__((noreturn)) finish(unsigned vcpus, u64 cycles,
         sum.straddled += st->straddled;
         sum.integrity_errors += st->integrity_errors;
         sum.ur_violations += st->ur_violations;
+        sum.straddle_violations += st->straddle_violations;
         for (unsigned i = 0; i < st->nbad; i++) {
             const struct bad_record *r = &st->bad[i];
 
@@ -812,15 +828,17 @@ static void __attribute__((noreturn)) finish(unsigned vcpus, u64 cycles,
                mode_cycles[MODE_FLR]);
     }
 
-    pass = !sum.integrity_errors && !sum.ur_violations && !hung;
+    pass = !sum.integrity_errors && !sum.ur_violations &&
+           !sum.straddle_violations && !hung;
     printf("STRESS-SUMMARY mode=%s hammer=%s vcpus=%u cycles=%lu "
            "seconds=%lu.%03lu reads=%lu writes=%lu reads_enabled_ok=%lu "
            "reads_disabled_ones=%lu straddled=%lu integrity_errors=%lu "
-           "ur_violations=%lu result=%s\n",
+           "ur_violations=%lu straddle_violations=%lu result=%s\n",
            mode_names[params.mode], hammer_names[params.hammer], vcpus,
            cycles, elapsed_ms / 1000, elapsed_ms % 1000, sum.reads,
            sum.writes, sum.reads_enabled_ok, sum.reads_disabled_ones,
            sum.straddled, sum.integrity_errors, sum.ur_violations,
+           sum.straddle_violations,
            pass ? "PASS" : "FAIL");
     sys_exit(pass ? EXIT_PASS : EXIT_FAIL);
 }
@@ -965,6 +983,7 @@ void stress_main(u64 start_info_paddr)
     }
     rng = params.seed;
 
+    judge_straddles = params.mode == MODE_MEM || params.mode == MODE_PM;
     if (params.hammer != HAMMER_NONE && ncpus > 1) {
         vcpus = start_aps(ncpus);
         if (vcpus != ncpus) {
