@@ -4,6 +4,7 @@
 #   make            patched build/qemu-system-x86_64 (+ the test bed)
 #   make stock      the same source without our series, in build-stock/
 #   make check      everything above, then every test
+#   make check-asan the fork with ASan and UBSan (build/asan/), its qtests
 #
 # QEMU_SRC=/path    use that QEMU tree instead of Debian's pinned source
 # CONFIGURE_FLAGS=  extra flags for QEMU's configure
@@ -21,7 +22,7 @@ GIT_REV    := $(shell git -C $(TOP) describe --always --dirty=+ 2>/dev/null || e
 export CONFIGURE_FLAGS
 
 .PHONY: all fork stock testbed deps fetch prepare-fork prepare-stock check \
-        check-pipeline check-kernel check-l2 clean distclean FORCE
+        check-pipeline check-kernel check-l2 check-asan clean distclean FORCE
 
 all: fork testbed
 
@@ -73,11 +74,21 @@ check-kernel: stock
 check-l2: fork testbed stock
 	@$(TOP)/scripts/test-l2
 
+# The fork built with ASan and UBSan in its own directory, and the qtests
+# and unit tests run against it.  A full build of its own: not in make check.
+check-asan: prepare-fork testbed
+	@CONFIGURE_FLAGS="--enable-asan --enable-ubsan $(CONFIGURE_FLAGS)" \
+	    $(TOP)/configure-wrapper/build-qemu $(FORK_SRC) $(BUILD)/asan/obj \
+	    $(BUILD)/asan/install "$(FORK_NAME) fork asan $(GIT_REV)"
+	@QTEST_OBJ=$(BUILD)/asan/obj \
+	    LSAN_OPTIONS=suppressions=$(TOP)/scripts/lsan-suppressions.txt:fast_unwind_on_malloc=0:print_suppressions=0 \
+	    $(TOP)/scripts/test-qtest
+
 check-pipeline: fork
 	@$(TOP)/scripts/test-pipeline
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/install $(BUILD)/src $(BUILD)/testbed $(STOCK)
+	rm -rf $(BUILD)/obj $(BUILD)/install $(BUILD)/src $(BUILD)/testbed $(BUILD)/asan $(STOCK)
 
 distclean:
 	rm -rf $(BUILD) $(STOCK)
