@@ -74,15 +74,20 @@ check-kernel: stock
 check-l2: fork testbed stock
 	@$(TOP)/scripts/test-l2
 
-# The fork built with ASan and UBSan in its own directory, and the qtests
-# and unit tests run against it.  A full build of its own: not in make check.
+# The fork built with ASan and UBSan in its own directory, its qtests and
+# unit tests and a short guest-stress run against it.  A full build of its
+# own: not in make check.  LeakSanitizer needs the slow unwinder to match
+# the suppressions.
+SANITIZER_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_summary=1 \
+    UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_summary=1:print_stacktrace=1 \
+    LSAN_OPTIONS=suppressions=$(TOP)/scripts/lsan-suppressions.txt:fast_unwind_on_malloc=0:print_suppressions=0
+
 check-asan: prepare-fork testbed
 	@CONFIGURE_FLAGS="--enable-asan --enable-ubsan $(CONFIGURE_FLAGS)" \
 	    $(TOP)/configure-wrapper/build-qemu $(FORK_SRC) $(BUILD)/asan/obj \
 	    $(BUILD)/asan/install "$(FORK_NAME) fork asan $(GIT_REV)"
-	@QTEST_OBJ=$(BUILD)/asan/obj \
-	    LSAN_OPTIONS=suppressions=$(TOP)/scripts/lsan-suppressions.txt:fast_unwind_on_malloc=0:print_suppressions=0 \
-	    $(TOP)/scripts/test-qtest
+	@$(SANITIZER_ENV) QTEST_OBJ=$(BUILD)/asan/obj $(TOP)/scripts/test-qtest
+	@$(SANITIZER_ENV) $(TOP)/scripts/test-asan-stress
 
 check-pipeline: fork
 	@$(TOP)/scripts/test-pipeline
