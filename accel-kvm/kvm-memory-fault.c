@@ -53,6 +53,8 @@
 /* Written with the BQL held (the memory listener), read with it held. */
 static QLIST_HEAD(, KVMSharedFaultHandler) handlers =
     QLIST_HEAD_INITIALIZER(handlers);
+/* Read without the BQL: most VMs never have a handler */
+static unsigned nr_handlers;
 
 static struct {
     unsigned count;     /* read by vCPUs before KVM_RUN without the BQL */
@@ -113,12 +115,14 @@ void kvm_shared_fault_handler_add(KVMSharedFaultHandler *handler)
         qemu_add_machine_init_done_notifier(&expose_stats_notifier);
     }
     QLIST_INSERT_HEAD(&handlers, handler, next);
+    qatomic_set(&nr_handlers, nr_handlers + 1);
 }
 
 void kvm_shared_fault_handler_remove(KVMSharedFaultHandler *handler)
 {
     assert(bql_locked());
     QLIST_REMOVE(handler, next);
+    qatomic_set(&nr_handlers, nr_handlers - 1);
 }
 
 void kvm_shared_fault_memslot_deleted(hwaddr start, hwaddr size)
@@ -162,6 +166,23 @@ static bool fault_is_stale(hwaddr gpa, uint64_t size)
         }
     }
     return false;
+}
+
+/*
+ * Can a fault at @gpa be one of ours?  Only on ram_device memory.  Asked
+ * without the BQL, as kvm_convert_memory() looks it up, so that shared
+ * faults on guest_memfd RAM (conversions) never wait for the BQL here.
+ */
+static bool gpa_is_ram_device(hwaddr gpa)
+{
+    MemoryRegionSection section = memory_region_find(get_system_memory(),
+                                                     gpa, 1);
+    bool ram_device = section.mr && memory_region_is_ram_device(section.mr);
+
+    if (section.mr) {
+        memory_region_unref(section.mr);
+    }
+    return ram_device;
 }
 
 static KVMSharedFaultHandler *handler_of(Object *owner)
@@ -289,17 +310,24 @@ bool kvm_shared_memory_fault(CPUState *cpu, struct kvm_run *run, int *ret)
      * fix does not depend on it, and the time bound ends a loop.
      */
     bool annotated = run->exit_reason == KVM_EXIT_MEMORY_FAULT;
-    g_autoptr(GString) report = g_string_new("");
+    g_autoptr(GString) report = NULL;
     g_autofree char *where = NULL;
     KVMSharedFaultAction action = KVM_SHARED_FAULT_NOT_MINE;
     Error *err = NULL;
     bool ours;
 
-    /* Private memory, and flags this code does not know, are not ours. */
-    if (annotated && run->memory_fault.flags) {
+    /*
+     * Private memory, flags this code does not know, and memory that is no
+     * device's are not ours.  Looked up again under the BQL below, once any
+     * config write in flight is done.
+     */
+    if (!qatomic_read(&nr_handlers) ||
+        (annotated && (run->memory_fault.flags ||
+                       !gpa_is_ram_device(run->memory_fault.gpa)))) {
         return false;
     }
 
+    report = g_string_new("");
     bql_lock();
     if (annotated) {
         ours = fault_annotated(run->memory_fault.gpa, run->memory_fault.size,

@@ -356,6 +356,18 @@ static void write_pattern(TestState *s)
     bar_write(s, TESTDEV_BAR_SIZE - 8, 8, PATTERN_TAIL);
 }
 
+/* test_setup(), then the device decodes and BAR0 holds the pattern. */
+static bool test_setup_decoding(TestState *s, const char *server_opts,
+                                const char *device_props)
+{
+    if (!test_setup(s, server_opts, device_props)) {
+        return false;
+    }
+    set_mem_decode(s, true);
+    write_pattern(s);
+    return true;
+}
+
 /* The pattern is there, and nothing written while off landed. */
 static void check_pattern(TestState *s)
 {
@@ -451,11 +463,9 @@ static void test_mem_off_reads_all_ones(void)
     int64_t revokes;
     TestState s;
 
-    if (!test_setup(&s, NULL, NULL)) {
+    if (!test_setup_decoding(&s, NULL, NULL)) {
         return;
     }
-    set_mem_decode(&s, true);
-    write_pattern(&s);
     check_pattern(&s);
 
     unmaps = vfio_counter(&s, "x-bar-unmaps");
@@ -475,11 +485,9 @@ static void test_mem_on_restores_fast_path(void)
     uint64_t restores;
     TestState s;
 
-    if (!test_setup(&s, NULL, NULL)) {
+    if (!test_setup_decoding(&s, NULL, NULL)) {
         return;
     }
-    set_mem_decode(&s, true);
-    write_pattern(&s);
     check_bar_fast_path(&s);
 
     set_mem_decode(&s, false);
@@ -506,11 +514,9 @@ static void test_d3hot_reads_all_ones(void)
     int64_t revokes;
     TestState s;
 
-    if (!test_setup(&s, NULL, NULL)) {
+    if (!test_setup_decoding(&s, NULL, NULL)) {
         return;
     }
-    set_mem_decode(&s, true);
-    write_pattern(&s);
 
     unmaps = vfio_counter(&s, "x-bar-unmaps");
     revokes = testdev_stat(&s, "revokes");
@@ -535,11 +541,9 @@ static void test_bar_moved_while_disabled(void)
     uint64_t old_addr, reads;
     TestState s;
 
-    if (!test_setup(&s, NULL, NULL)) {
+    if (!test_setup_decoding(&s, NULL, NULL)) {
         return;
     }
-    set_mem_decode(&s, true);
-    write_pattern(&s);
 
     set_mem_decode(&s, false);
     old_addr = s.bar_addr;
@@ -620,11 +624,9 @@ static void test_unmap_first_off_mem_off_reads_all_ones(void)
     TestState s;
     uint64_t unmaps;
 
-    if (!test_setup(&s, NULL, ", \"x-bar-unmap-first\": false")) {
+    if (!test_setup_decoding(&s, NULL, ", \"x-bar-unmap-first\": false")) {
         return;
     }
-    set_mem_decode(&s, true);
-    write_pattern(&s);
 
     unmaps = vfio_counter(&s, "x-bar-unmaps");
     set_mem_decode(&s, false);
@@ -664,11 +666,9 @@ static void test_flr_decodes_after_reset(void)
     uint64_t unmaps, restores;
     TestState s;
 
-    if (!test_setup(&s, NULL, NULL)) {
+    if (!test_setup_decoding(&s, NULL, NULL)) {
         return;
     }
-    set_mem_decode(&s, true);
-    write_pattern(&s);
 
     restores = vfio_counter(&s, "x-bar-restores");
     unmaps = start_flr(&s);
@@ -701,11 +701,9 @@ static void test_flr_command_cleared_reads_all_ones(void)
     uint64_t unmaps, restores;
     TestState s;
 
-    if (!test_setup(&s, "--flr-clears-command", NULL)) {
+    if (!test_setup_decoding(&s, "--flr-clears-command", NULL)) {
         return;
     }
-    set_mem_decode(&s, true);
-    write_pattern(&s);
 
     unmaps = start_flr(&s);
     g_assert_cmpuint(vfio_counter(&s, "x-bar-unmaps"), ==, unmaps + 1);
@@ -745,11 +743,9 @@ static void test_sizing_pattern_no_background(void)
 {
     TestState s;
 
-    if (!test_setup(&s, NULL, NULL)) {
+    if (!test_setup_decoding(&s, NULL, NULL)) {
         return;
     }
-    set_mem_decode(&s, true);
-    write_pattern(&s);
     set_mem_decode(&s, false);
     g_assert_true(mtree_has_ur_region(&s));
     g_assert_cmphex(s.bar_addr >> 32, ==, 0);
