@@ -198,6 +198,29 @@ static KVMSharedFaultHandler *handler_of(Object *owner)
 }
 
 /*
+ * Only device memory can do without a memslot: QEMU reaches it through the
+ * region's accessors when the access exits as MMIO.  Guest RAM cannot (the
+ * guest runs code from it), nor can guest_memfd memory (QEMU cannot access
+ * it for the guest).
+ */
+bool kvm_shared_fault_slot_refused(MemoryRegion *mr, hwaddr gpa, hwaddr size,
+                                   int err)
+{
+    KVMSharedFaultHandler *handler;
+
+    if (!memory_region_is_ram_device(mr) || memory_region_has_guest_memfd(mr)) {
+        return false;
+    }
+    handler = handler_of(memory_region_owner(mr));
+    if (!handler || !handler->slot_refused) {
+        return false;
+    }
+    trace_kvm_shared_fault_slot_refused(handler->name, gpa, size, err);
+    handler->slot_refused(handler, mr, gpa, size, err);
+    return true;
+}
+
+/*
  * A KVM_EXIT_MEMORY_FAULT on shared memory.  Returns false unless the gpa
  * is in a ram_device region whose owner registered.
  */

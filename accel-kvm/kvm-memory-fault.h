@@ -43,6 +43,16 @@ struct KVMSharedFaultHandler {
      */
     KVMSharedFaultAction (*sweep)(KVMSharedFaultHandler *handler,
                                   GString *report, Error **errp);
+    /*
+     * KVM refused a memslot for [@gpa, @gpa + @size) of @mr, one of the
+     * owner's ram_device regions, with @err (a negative errno).  The range
+     * goes without one: accesses to it exit as MMIO to @mr's accessors.
+     * Called from the KVM memory listener's commit: the BQL is held and
+     * the memory map must not be changed.  Optional: without it the VM
+     * aborts as it always did.
+     */
+    void (*slot_refused)(KVMSharedFaultHandler *handler, MemoryRegion *mr,
+                         hwaddr gpa, hwaddr size, int err);
     QLIST_ENTRY(KVMSharedFaultHandler) next;
 };
 
@@ -56,6 +66,14 @@ void kvm_shared_fault_handler_remove(KVMSharedFaultHandler *handler);
 
 /* The KVM memory listener deleted the memslot at [@start, @start + @size). */
 void kvm_shared_fault_memslot_deleted(hwaddr start, hwaddr size);
+
+/*
+ * KVM refused the memslot for [@gpa, @gpa + @size) of @mr with @err.
+ * Returns true if @mr's owner took the refusal (see slot_refused): the
+ * caller goes on without the slot.  False for any other memory.
+ */
+bool kvm_shared_fault_slot_refused(MemoryRegion *mr, hwaddr gpa, hwaddr size,
+                                   int err);
 
 /* On the vCPU thread, right before KVM_RUN and after a KVM_RUN succeeded. */
 void kvm_shared_fault_pre_run(void);

@@ -22,6 +22,7 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/error-report.h"
 #include "system/memory.h"
 #include "accel/kvm/kvm-memory-fault.h"
 #include "pci.h"
@@ -119,6 +120,26 @@ static KVMSharedFaultAction bar_fault_sweep(KVMSharedFaultHandler *handler,
     return action;
 }
 
+/*
+ * KVM refused to map a BAR (beyond what it can map, yet within what the CPU
+ * model says the guest reaches, or for a reason of its own): the BAR works
+ * on, slowly, through MMIO exits to the mmap's accessors.
+ */
+static void bar_slot_refused(KVMSharedFaultHandler *handler, MemoryRegion *mr,
+                             hwaddr gpa, hwaddr size, int err)
+{
+    VFIOPCIDevice *vdev = handler_device(handler);
+
+    vdev->bar_ur.slot_refusals++;
+    if (!vdev->bar_ur.warned_slot_refused) {
+        vdev->bar_ur.warned_slot_refused = true;
+        warn_report("vfio %s: KVM cannot map BAR %d at gpa 0x%" HWADDR_PRIx
+                    " (%s); it is served through QEMU, slowly",
+                    vdev->vbasedev.name, vfio_pci_bar_ur_mmap_bar(vdev, mr),
+                    gpa, strerror(-err));
+    }
+}
+
 void vfio_pci_bar_fault_register(VFIOPCIDevice *vdev)
 {
     KVMSharedFaultHandler *handler = &vdev->bar_ur.fault_handler;
@@ -127,6 +148,7 @@ void vfio_pci_bar_fault_register(VFIOPCIDevice *vdev)
     handler->name = vdev->vbasedev.name;
     handler->fault = bar_fault;
     handler->sweep = bar_fault_sweep;
+    handler->slot_refused = bar_slot_refused;
     kvm_shared_fault_handler_add(handler);
 }
 

@@ -38,6 +38,7 @@
 #include "qemu/sigbus-guard.h"
 #include "qemu/timer.h"
 #include "qemu/units.h"
+#include "hw/core/cpu.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "hw/pci/pci.h"
@@ -244,6 +245,52 @@ static void bar_background_place(VFIOPCIDevice *vdev, int nr, pcibus_t addr)
 }
 
 /*
+ * Is memory BAR @nr mapped by the PCI core beyond the guest-physical
+ * addresses the CPUs can reach?  No access can reach it there, and KVM
+ * would refuse its memslot.  The bus address is the guest-physical one on
+ * the targets that report the width (x86).
+ */
+static bool bar_out_of_reach(PCIDevice *pdev, int nr)
+{
+    PCIIORegion *r = &pdev->io_regions[nr];
+    unsigned bits = first_cpu ? cpu_get_phys_addr_bits(first_cpu) : 0;
+
+    return r->addr != PCI_BAR_UNMAPPED && bits && bits < 64 &&
+           r->addr + (r->size - 1) >= 1ULL << bits;
+}
+
+/*
+ * A BAR out of reach is not mapped, as if the device did not decode it:
+ * its Unsupported Request region covers it, so the flatview holds no RAM
+ * there.  It reads back as written, and moving it back maps it again.
+ * The guest did it, perhaps by mistake: one warning per device.
+ */
+static bool bar_ur_check_reach(VFIOPCIDevice *vdev, int nr)
+{
+    PCIDevice *pdev = PCI_DEVICE(vdev);
+    VFIOPCIBarUR *ur = &vdev->bar_ur;
+    bool out = bar_out_of_reach(pdev, nr);
+
+    if (out && !(ur->out_of_reach & BIT(nr))) {
+        ur->out_of_reach_count++;
+        trace_vfio_pci_bar_ur_out_of_reach(vdev->vbasedev.name, nr,
+                                           pdev->io_regions[nr].addr);
+        if (!ur->warned_out_of_reach) {
+            ur->warned_out_of_reach = true;
+            warn_report("vfio %s: the guest placed BAR %d at 0x%" PRIx64
+                        ", beyond the %u-bit guest-physical address space; "
+                        "it is not mapped there and answers as Unsupported "
+                        "Request until moved back", vdev->vbasedev.name, nr,
+                        (uint64_t)pdev->io_regions[nr].addr,
+                        cpu_get_phys_addr_bits(first_cpu));
+        }
+    }
+    ur->out_of_reach = out ? ur->out_of_reach | BIT(nr)
+                           : ur->out_of_reach & ~BIT(nr);
+    return out;
+}
+
+/*
  * Bring the Unsupported Request regions in line with the device state:
  * while it does not decode, each memory BAR answers all-ones from the top
  * of its container (over the mmaps, the slow path, quirks and the MSI-X
@@ -263,7 +310,8 @@ static void bar_ur_update(VFIOPCIDevice *vdev)
         if (!vdev->bar_ur.region[nr]) {
             continue;
         }
-        memory_region_set_enabled(vdev->bar_ur.region[nr], !decodes);
+        memory_region_set_enabled(vdev->bar_ur.region[nr],
+                                  !decodes || bar_ur_check_reach(vdev, nr));
         if (!decodes && pdev->io_regions[nr].addr == PCI_BAR_UNMAPPED) {
             addr = bar_background_addr(pdev, nr);
         }
@@ -692,6 +740,11 @@ void vfio_pci_bar_ur_class_init(ObjectClass *klass)
           "times the BAR fast path was restored" },
         { "x-bar-device-refusals", offsetof(VFIOPCIBarUR, device_refusals),
           "BAR accesses the device refused with EIO" },
+        { "x-bar-out-of-reach", offsetof(VFIOPCIBarUR, out_of_reach_count),
+          "times the guest placed a BAR beyond the guest-physical address "
+          "space (left unmapped, Unsupported Request)" },
+        { "x-bar-slot-refusals", offsetof(VFIOPCIBarUR, slot_refusals),
+          "BAR mappings KVM refused a memslot for (served as MMIO)" },
         { "x-bar-host-disables", offsetof(VFIOPCIBarUR, host_disables),
           "times the device was found not decoding without the guest asking "
           "(a failed mapping, a revoke found by a fault or a SIGBUS)" },

@@ -32,6 +32,10 @@ typedef struct VFIOPCIBarUR {
     int64_t last_log_ms;
     /* operator warnings on host-side disables: at most one a minute */
     int64_t last_warn_ms;
+    /* BARs placed beyond the guest-physical address space, by number */
+    uint32_t out_of_reach;
+    bool warned_out_of_reach;
+    bool warned_slot_refused;
     /*
      * Per memory BAR: all-ones on top of the BAR's container, enabled while
      * the device does not decode, and its alias at the BAR's programmed
@@ -51,6 +55,8 @@ typedef struct VFIOPCIBarUR {
     uint64_t restores;
     uint64_t host_disables;
     uint64_t device_refusals;
+    uint64_t out_of_reach_count;
+    uint64_t slot_refusals;
 
     /* KVM memory faults on the BAR mmaps come here */
     KVMSharedFaultHandler fault_handler;

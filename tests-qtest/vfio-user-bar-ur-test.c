@@ -26,6 +26,7 @@
 #include "qemu/units.h"
 #include "qobject/qdict.h"
 #include "qobject/qjson.h"
+#include "qobject/qlist.h"
 #include "qobject/qnum.h"
 #include "hw/pci/pci_regs.h"
 #include "libqtest.h"
@@ -188,21 +189,26 @@ static int64_t testdev_stat(TestState *s, const char *name)
     return value;
 }
 
-/* One of the x-bar-* counters of the vfio device. */
-static uint64_t vfio_counter(TestState *s, const char *name)
+/* A uint property of the QOM object at @path. */
+static uint64_t qom_get_uint(TestState *s, const char *path, const char *name)
 {
     QDict *rsp;
     QNum *num;
     uint64_t value;
 
     rsp = qtest_qmp(s->qts, "{ 'execute': 'qom-get', 'arguments': "
-                            "{ 'path': %s, 'property': %s } }",
-                    TESTDEV_QOM_PATH, name);
+                            "{ 'path': %s, 'property': %s } }", path, name);
     num = qobject_to(QNum, qdict_get(rsp, "return"));
     g_assert_nonnull(num);
     g_assert_true(qnum_get_try_uint(num, &value));
     qobject_unref(rsp);
     return value;
+}
+
+/* One of the x-bar-* counters of the vfio device. */
+static uint64_t vfio_counter(TestState *s, const char *name)
+{
+    return qom_get_uint(s, TESTDEV_QOM_PATH, name);
 }
 
 /*
@@ -831,6 +837,232 @@ static void test_msix_table_not_reached_while_disabled(void)
     test_teardown(&s);
 }
 
+/* The guest-physical address width of the first CPU, in bits. */
+static unsigned cpu_phys_bits(TestState *s)
+{
+    QDict *rsp, *cpu;
+    QList *cpus;
+    uint64_t bits;
+
+    rsp = qtest_qmp(s->qts, "{ 'execute': 'query-cpus-fast' }");
+    cpus = qdict_get_qlist(rsp, "return");
+    cpu = qobject_to(QDict, qlist_peek(cpus));
+    g_assert_nonnull(cpu);
+    bits = qom_get_uint(s, qdict_get_str(cpu, "qom-path"), "phys-bits");
+    qobject_unref(rsp);
+    g_assert_cmpuint(bits, >=, 36);
+    g_assert_cmpuint(bits, <, 64);
+    return bits;
+}
+
+/* The two halves of BAR0 read back as @addr, with BAR0's flag bits. */
+static void check_bar0_reads_back(TestState *s, uint64_t addr)
+{
+    g_assert_cmphex(qpci_config_readl(s->dev, PCI_BASE_ADDRESS_0) &
+                    PCI_BASE_ADDRESS_MEM_MASK, ==, (uint32_t)addr);
+    g_assert_cmphex(qpci_config_readl(s->dev, PCI_BASE_ADDRESS_1), ==,
+                    addr >> 32);
+}
+
+/* Write one half of BAR0: the high dword if @high. */
+static void bar0_write_half(TestState *s, bool high, uint64_t addr)
+{
+    qpci_config_writel(s->dev, high ? PCI_BASE_ADDRESS_1 : PCI_BASE_ADDRESS_0,
+                       high ? addr >> 32 : (uint32_t)addr);
+}
+
+/*
+ * BAR0 decodes at @addr, beyond the guest-physical address space: nothing
+ * of it is RAM there (KVM would refuse the memslot), it answers as an
+ * Unsupported Request, and nothing reaches the device.
+ */
+static void check_bar_out_of_reach(TestState *s, uint64_t addr)
+{
+    g_autofree char *region = flatview_range(s, addr, TESTDEV_BAR_SIZE);
+    int64_t reads = testdev_stat(s, "bar_reads_enabled");
+    int64_t writes = testdev_stat(s, "bar_writes_enabled");
+
+    g_assert_nonnull(region);
+    g_assert_null(strstr(region, "ramd"));
+    g_assert_true(g_str_has_suffix(region, " BAR 0 unsupported-request"));
+    g_assert_cmphex(qtest_readq(s->qts, addr), ==, UINT64_MAX);
+    qtest_writeq(s->qts, addr, PATTERN_DROPPED);
+    g_assert_cmphex(qtest_readl(s->qts, addr + TESTDEV_BAR_SIZE - 4), ==,
+                    UINT32_MAX);
+    g_assert_cmpint(testdev_stat(s, "bar_reads_enabled"), ==, reads);
+    g_assert_cmpint(testdev_stat(s, "bar_writes_enabled"), ==, writes);
+}
+
+/*
+ * A guest moves a decoding 64-bit BAR beyond its physical address space
+ * (where KVM refuses memslots and stock QEMU aborts), one half at a time
+ * in either order, and back.  Every intermediate address is out of reach
+ * or the BAR's own; the BAR reads back as written, answers as an
+ * Unsupported Request while out of reach, and is back on the fast path
+ * with its contents.  Right below the limit it is mapped as usual.
+ */
+static void test_bar64_out_of_reach(void)
+{
+    uint64_t home, limit, far, count;
+    TestState s;
+
+    if (!test_setup_decoding(&s, NULL, NULL)) {
+        return;
+    }
+    home = s.bar_addr;
+    g_assert_cmphex(home >> 32, ==, 0);
+    limit = 1ULL << cpu_phys_bits(&s);
+    far = limit | 0x40000000;
+    count = vfio_counter(&s, "x-bar-out-of-reach");
+
+    /* Out high dword first, back low dword first: via limit | home. */
+    bar0_write_half(&s, true, far);
+    check_bar0_reads_back(&s, (far & ~0xffffffffULL) | home);
+    check_bar_out_of_reach(&s, (far & ~0xffffffffULL) | home);
+    bar0_write_half(&s, false, far);
+    check_bar0_reads_back(&s, far);
+    check_bar_out_of_reach(&s, far);
+    bar0_write_half(&s, false, home);
+    bar0_write_half(&s, true, home);
+    check_bar0_reads_back(&s, home);
+    s.bar_addr = home;
+    check_pattern(&s);
+    check_bar_fast_path(&s);
+    g_assert_cmpuint(vfio_counter(&s, "x-bar-out-of-reach"), ==, count + 1);
+
+    /* Out low dword first, back high dword first: via 1 GiB, in reach. */
+    bar0_write_half(&s, false, far);
+    bar0_write_half(&s, true, far);
+    check_bar0_reads_back(&s, far);
+    check_bar_out_of_reach(&s, far);
+    bar0_write_half(&s, true, home);
+    bar0_write_half(&s, false, home);
+    check_bar0_reads_back(&s, home);
+    check_pattern(&s);
+    check_bar_fast_path(&s);
+    g_assert_cmpuint(vfio_counter(&s, "x-bar-out-of-reach"), ==, count + 2);
+
+    /* The last BAR-sized slot below the limit is in reach. */
+    bar0_program(&s, limit - TESTDEV_BAR_SIZE);
+    check_bar0_reads_back(&s, limit - TESTDEV_BAR_SIZE);
+    check_pattern(&s);
+    check_bar_fast_path(&s);
+    g_assert_cmpuint(vfio_counter(&s, "x-bar-out-of-reach"), ==, count + 2);
+
+    /* Out of reach while not decoding: enabling it maps nothing. */
+    set_mem_decode(&s, false);
+    bar0_program(&s, far);
+    set_mem_decode(&s, true);
+    check_bar_out_of_reach(&s, far);
+    bar0_program(&s, home);
+    check_pattern(&s);
+    check_bar_fast_path(&s);
+    test_teardown(&s);
+}
+
+/*
+ * Sizing a 64-bit BAR with memory decoding on, in both orders: the BAR
+ * passes through out-of-reach and unmappable addresses, reads back its
+ * size, and works again once restored.
+ */
+static void test_sizing_with_mem_on(void)
+{
+    uint64_t home, mask = ~(uint64_t)(TESTDEV_BAR_SIZE - 1);
+    TestState s;
+    int order;
+
+    if (!test_setup_decoding(&s, NULL, NULL)) {
+        return;
+    }
+    home = s.bar_addr;
+    for (order = 0; order < 2; order++) {
+        bar0_write_half(&s, order, UINT64_MAX);
+        bar0_write_half(&s, !order, UINT64_MAX);
+        check_bar0_reads_back(&s, mask);
+        bar0_write_half(&s, order, home);
+        bar0_write_half(&s, !order, home);
+        check_bar0_reads_back(&s, home);
+        check_pattern(&s);
+        check_bar_fast_path(&s);
+    }
+    test_teardown(&s);
+}
+
+/* The flatview at @addr belongs to a region whose name contains @name. */
+static void check_flatview_owner(TestState *s, uint64_t addr, uint64_t size,
+                                 const char *name)
+{
+    g_autofree char *region = flatview_range(s, addr, size);
+
+    g_assert_nonnull(region);
+    g_assert_nonnull(strstr(region, name));
+}
+
+/*
+ * A decoding BAR moved onto guest RAM, onto chipset MMIO and onto another
+ * device's BAR hides below them (the PCI address space is below system
+ * memory) or shares the range by priority: RAM keeps its content, the
+ * chipset keeps answering, and after the guest puts things back both
+ * devices work.
+ */
+static void test_bar_overlaps(void)
+{
+    static const struct {
+        uint64_t addr;
+        uint64_t size;
+        const char *name;
+    } chipset[] = {
+        { 0xfec00000, 0x1000, "ioapic" },
+        { 0xfed00000, 0x400, "hpet" },
+    };
+    const uint64_t ram = 0x200000, ram_pattern = 0x1122334455667788ULL;
+    uint64_t home, ahci_cap, ahci_addr;
+    QPCIDevice *ahci;
+    QPCIBar abar;
+    TestState s;
+    int i;
+
+    if (!test_setup_decoding(&s, NULL, NULL)) {
+        return;
+    }
+    home = s.bar_addr;
+
+    qtest_writeq(s.qts, ram, ram_pattern);
+    bar0_program(&s, ram);
+    g_assert_cmphex(qtest_readq(s.qts, ram), ==, ram_pattern);
+    qtest_writeq(s.qts, ram + 8, ram_pattern);
+    g_assert_cmphex(qtest_readq(s.qts, ram + 8), ==, ram_pattern);
+
+    for (i = 0; i < ARRAY_SIZE(chipset); i++) {
+        bar0_program(&s, ROUND_DOWN(chipset[i].addr, TESTDEV_BAR_SIZE));
+        check_flatview_owner(&s, chipset[i].addr, chipset[i].size,
+                             chipset[i].name);
+    }
+    /* The IOAPIC still answers: its version register through IOREGSEL. */
+    qtest_writel(s.qts, 0xfec00000, 1);
+    g_assert_cmphex(qtest_readl(s.qts, 0xfec00010) & 0xff, ==, 0x20);
+
+    /* Onto q35's AHCI controller's ABAR (BAR5), placed by libqos. */
+    ahci = qpci_device_find(s.pcibus, QPCI_DEVFN(0x1f, 2));
+    g_assert_nonnull(ahci);
+    abar = qpci_iomap(ahci, 5, NULL);
+    qpci_device_enable(ahci);
+    ahci_addr = abar.addr;
+    ahci_cap = qpci_io_readl(ahci, abar, 0);
+    g_assert_cmphex(ahci_cap, !=, UINT32_MAX);
+    bar0_program(&s, ROUND_DOWN(ahci_addr, TESTDEV_BAR_SIZE));
+    qtest_readl(s.qts, ahci_addr);
+    bar0_program(&s, home);
+    g_assert_cmphex(qpci_io_readl(ahci, abar, 0), ==, ahci_cap);
+    g_free(ahci);
+
+    check_pattern(&s);
+    check_bar_fast_path(&s);
+    g_assert_cmphex(qtest_readq(s.qts, ram), ==, ram_pattern);
+    g_assert_cmphex(qtest_readq(s.qts, ram + 8), ==, ram_pattern);
+    test_teardown(&s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -857,6 +1089,11 @@ int main(int argc, char **argv)
                    test_reset_drops_background);
     qtest_add_func("/vfio-user/bar-ur/msix-table-not-reached-while-disabled",
                    test_msix_table_not_reached_while_disabled);
+    qtest_add_func("/vfio-user/bar-ur/bar64-out-of-reach",
+                   test_bar64_out_of_reach);
+    qtest_add_func("/vfio-user/bar-ur/sizing-with-mem-on",
+                   test_sizing_with_mem_on);
+    qtest_add_func("/vfio-user/bar-ur/bar-overlaps", test_bar_overlaps);
 
     return g_test_run();
 }
