@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include "x86.h"
 
+#define ARRAY_SIZE(a)   (sizeof(a) / sizeof((a)[0]))
+
 void console_init(void);
 /* For the exception path only: the CPU that held the lock may be dead. */
 void console_break_lock(void);

@@ -25,6 +25,7 @@
 #define  PCI_BASE_ADDRESS_MEM_TYPE_64 0x04
 #define  PCI_BASE_ADDRESS_MEM_MASK  (~0x0fU)
 #define PCI_SECONDARY_BUS       0x19
+#define PCI_ROM_ADDRESS         0x30
 #define PCI_CAPABILITY_LIST     0x34
 
 #define PCI_CAP_ID_PM           0x01

@@ -46,6 +46,14 @@
 
 #define XEN_HVM_START_MAGIC     0x336ec578
 
+/* mode=fuzz: its write log, on an isa-debugcon (one exit per line) */
+#define FUZZ_LOG_PORT           0xe9
+/* the device put back (BARs, D0, decoding) after every so many writes */
+#define FUZZ_RESTORE_EVERY      16
+/* how long the hammers judge the device once it is put back at the end */
+#define FUZZ_FINAL_CHECK_MS     200
+#define CANARY_WORDS            512
+
 /* Test device of this project: vfio-user, 64-bit 2 MiB BAR0, PM, FLR. */
 #define DEFAULT_VENDOR          0x1234
 #define DEFAULT_DEVICE          0x7ee0
@@ -64,10 +72,11 @@ struct hvm_start_info {
 };
 
 enum mode {
-    MODE_MEM, MODE_PM, MODE_FLR, MODE_MIXED, MODE_BENCH, MODE_CHURN, MODE_COUNT
+    MODE_MEM, MODE_PM, MODE_FLR, MODE_MIXED, MODE_BENCH, MODE_CHURN,
+    MODE_FUZZ, MODE_REACH, MODE_COUNT
 };
 static const char *const mode_names[] = {
-    "mem", "pm", "flr", "mixed", "bench", "churn"
+    "mem", "pm", "flr", "mixed", "bench", "churn", "fuzz", "reach"
 };
 
 enum hammer { HAMMER_USER, HAMMER_KERNEL, HAMMER_NONE, HAMMER_COUNT };
@@ -96,6 +105,7 @@ static struct params {
     unsigned ncpus;         /* 0: from the MADT */
     u64 bench_iters;        /* accesses per fast-path figure */
     u64 bench_disabled_iters; /* per disabled figure: each one exits */
+    u64 skip;               /* mode=fuzz: writes generated but not made */
 } params = {
     .mode = MODE_MEM,
     .hammer = HAMMER_USER,
@@ -443,6 +453,8 @@ static bool parse_param(const char *key, const char *val)
             return false;
         }
         params.ncpus = v;
+    } else if (KEY("skip")) {
+        return parse_u64(val, &params.skip);
     } else if (KEY("bench_iters")) {
         return parse_u64(val, &params.bench_iters) &&
                params.bench_iters >= BENCH_ROUNDS;
@@ -778,6 +790,241 @@ static void cycle_flr(void)
     epoch_end(true);
 }
 
+/*
+ * mode=fuzz: seeded random config writes, of the kind a buggy or hostile
+ * guest driver makes, to Command, PMCSR, the PCIe Device Control (FLR
+ * included), every BAR register (both halves of a 64-bit BAR: sizing
+ * patterns, zero, random addresses, chipset MMIO, guest RAM, addresses at
+ * and beyond the guest-physical address width) and the ROM BAR, while the
+ * hammers keep accessing the BAR's home.  The device is put back every
+ * FUZZ_RESTORE_EVERY writes, so that the hammers keep hitting it.  Every
+ * write is logged before it is made; the seed alone makes the sequence,
+ * so the same seed replays a failure.  The hammers judge nothing while the
+ * writes go on; once the device is put back for good they judge it for
+ * FUZZ_FINAL_CHECK_MS, and RAM under the BAR's targets must be intact.
+ */
+static u64 canary[CANARY_WORDS] __attribute__((aligned(4096)));
+static u64 canary_bad;
+static unsigned phys_bits;
+static u32 churn_bar_lo, saved_rom;
+
+static u64 canary_word(unsigned i)
+{
+    return 0xc0ffee0000000000ULL ^ ((u64)i * 0x9e3779b97f4a7c15ULL);
+}
+
+static void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
+{
+    asm volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d)
+                         : "a"(leaf), "c"(0));
+}
+
+/* The guest-physical address width, as CPUID tells the guest. */
+static unsigned guest_phys_bits(void)
+{
+    u32 a, b, c, d;
+
+    cpuid(0x80000000, &a, &b, &c, &d);
+    if (a < 0x80000008) {
+        return 36;
+    }
+    cpuid(0x80000008, &a, &b, &c, &d);
+    return (a >> 16) & 0xff ? (a >> 16) & 0xff : a & 0xff;
+}
+
+static void __attribute__((format(printf, 1, 2))) fuzz_log(const char *fmt,
+                                                           ...)
+{
+    char buf[96];
+    const char *p = buf;
+    va_list ap;
+    size_t n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n >= sizeof(buf)) {
+        n = sizeof(buf) - 1;
+    }
+    asm volatile("rep outsb" : "+S"(p), "+c"(n) : "d"(FUZZ_LOG_PORT)
+                 : "memory");
+}
+
+/* A dword for a BAR register: the high half of an address if @high. */
+static u32 fuzz_bar_dword(u64 *rng, unsigned reg, bool high)
+{
+    const u64 bar_align = dev.bar.size > 4096 ? dev.bar.size : 4096;
+    u64 r = splitmix64(rng);
+
+    if (high) {
+        const u32 his[] = {
+            0, dev.saved_bars[reg], (u32)((1ULL << phys_bits) >> 32) - 1,
+            (u32)((1ULL << phys_bits) >> 32), 0x000fffff, 0x00100000,
+            0xffffffff, (u32)(r >> 32),
+        };
+        return his[r % ARRAY_SIZE(his)];
+    } else {
+        const u32 los[] = {
+            dev.saved_bars[reg], 0, 0xffffffff, 0xfee00000, 0xfec00000,
+            0xfed00000, (u32)((u64)canary & ~(bar_align - 1)), churn_bar_lo,
+            (u32)(r >> 32) & ~0xfffU,
+        };
+        return los[r % ARRAY_SIZE(los)];
+    }
+}
+
+struct fuzz_write {
+    u8 off, len;
+    u32 val;
+};
+
+static struct fuzz_write fuzz_next(u64 *rng)
+{
+    u64 r = splitmix64(rng);
+    unsigned pick = r % 100, reg;
+    struct fuzz_write w = { .len = 2 };
+
+    r >>= 8;
+    reg = r % PCI_NUM_BARS;
+    if (pick < 50 && !(dev.saved_bars[reg] & PCI_BASE_ADDRESS_SPACE_IO)) {
+        /* Not I/O BARs: one over 0xcf8 would cut the guest off PCI. */
+        w.off = PCI_BASE_ADDRESS_0 + 4 * reg;
+        w.len = 4;
+        /* The odd registers are the high halves of 64-bit BAR pairs. */
+        w.val = fuzz_bar_dword(rng, reg, reg & 1);
+    } else if (pick < 70 || (pick < 85 && !dev.pm_cap) ||
+               (pick < 95 && !dev.exp_cap)) {
+        w.off = PCI_COMMAND;
+        w.val = r & 0xffff;
+    } else if (pick < 85) {
+        w.off = dev.pm_cap + PCI_PM_CTRL;
+        w.val = r & (PCI_PM_CTRL_STATE_MASK | PCI_PM_CTRL_PME_STATUS | 0x100);
+    } else if (pick < 95) {
+        w.off = dev.exp_cap + PCI_EXP_DEVCTL;
+        w.val = (pci_read16(&dev.pci, w.off) & ~PCI_EXP_DEVCTL_BCR_FLR) |
+                ((r & 3) == 0 ? PCI_EXP_DEVCTL_BCR_FLR : 0);
+    } else {
+        const u32 roms[] = { 0, 0xffffffff, 0xfffff801, (u32)r | 1 };
+
+        w.off = PCI_ROM_ADDRESS;
+        w.len = 4;
+        w.val = roms[(r >> 32) % ARRAY_SIZE(roms)];
+    }
+    return w;
+}
+
+/* The BARs, D0 and decoding back, as a driver that recovers would. */
+static void fuzz_restore(void)
+{
+    if (dev.pm_cap) {
+        pm_set_state(PM_STATE_D0);
+        delay_us(params.pm_delay_us);
+    }
+    pci_write16(&dev.pci, PCI_COMMAND, 0);
+    pci_write32(&dev.pci, PCI_ROM_ADDRESS, saved_rom);
+    config_restore();
+}
+
+static u64 fuzz_run(u64 deadline)
+{
+    u64 rng = params.seed, n, restores = 0, flrs = 0;
+
+    for (unsigned i = 0; i < CANARY_WORDS; i++) {
+        canary[i] = canary_word(i);
+    }
+    saved_rom = pci_read32(&dev.pci, PCI_ROM_ADDRESS);
+    if (params.have_churn) {
+        struct pci_bar b;
+
+        if (pci_bar_probe(&churn_dev, -1, &b)) {
+            churn_bar_lo = b.addr;
+        }
+    }
+    fuzz_log("FUZZ-START seed=%lu phys_bits=%u bar=%u home=0x%lx\n",
+             params.seed, phys_bits, dev.bar.index, dev.bar.addr);
+    for (n = 0; !params.cycles || n < params.cycles; n++) {
+        struct fuzz_write w = fuzz_next(&rng);
+
+        if (deadline && rdtsc() >= deadline) {
+            break;
+        }
+        if (n >= params.skip) {
+            fuzz_log("W %lu %02x %u %08x\n", n, w.off, w.len, w.val);
+            if (w.len == 4) {
+                pci_write32(&dev.pci, w.off, w.val);
+            } else {
+                pci_write16(&dev.pci, w.off, w.val);
+            }
+            flrs += w.off == dev.exp_cap + PCI_EXP_DEVCTL &&
+                    (w.val & PCI_EXP_DEVCTL_BCR_FLR);
+        }
+        if ((n + 1) % FUZZ_RESTORE_EVERY == 0) {
+            if (n >= params.skip) {
+                fuzz_log("R %lu\n", n);
+                fuzz_restore();
+            }
+            restores++;
+        }
+        if (params.progress && (n + 1) % params.progress == 0) {
+            printf("STRESS-PROGRESS cycles=%lu\n", n + 1);
+        }
+    }
+    fuzz_log("R %lu final\n", n);
+    fuzz_restore();
+    epoch_end(true);
+    delay_us(FUZZ_FINAL_CHECK_MS * 1000);
+
+    for (unsigned i = 0; i < CANARY_WORDS; i++) {
+        canary_bad += canary[i] != canary_word(i);
+    }
+    fuzz_log("FUZZ-END writes=%lu\n", n);
+    printf("STRESS-INFO fuzz writes=%lu skipped=%lu restores=%lu flrs=%lu "
+           "phys_bits=%u canary_bad=%lu\n", n, params.skip, restores, flrs,
+           phys_bits, canary_bad);
+    return n;
+}
+
+/*
+ * mode=reach: the decoding BAR moves beyond the guest-physical address
+ * width and back, one half at a time, in either order: first to the
+ * lowest address out of reach (a host's MAXPHYADDR, with NPT or EPT),
+ * then to 2^52 (beyond any x86 width), then to the top of the 64-bit
+ * space.  A guest cannot reach the BAR there, and stock QEMU aborts when
+ * KVM refuses the memslot.  The hammers judge the BAR at home.
+ */
+static unsigned reach_cycle;
+
+static void cycle_reach(void)
+{
+    const u64 targets[] = {
+        1ULL << phys_bits, 1ULL << 52, (u64)-(dev.bar.size < 4096 ? 4096 :
+                                              dev.bar.size) * 2,
+    };
+    u8 off = PCI_BASE_ADDRESS_0 + 4 * dev.bar.index;
+    u64 target = targets[reach_cycle % ARRAY_SIZE(targets)];
+    bool high_first = reach_cycle / ARRAY_SIZE(targets) % 2;
+
+    reach_cycle++;
+    epoch_begin();
+    if (high_first) {
+        pci_write32(&dev.pci, off + 4, target >> 32);
+        pci_write32(&dev.pci, off, (u32)target);
+    } else {
+        pci_write32(&dev.pci, off, (u32)target);
+        pci_write32(&dev.pci, off + 4, target >> 32);
+    }
+    /* Home is unassigned memory now, no Unsupported Request: unjudged. */
+    delay_us(params.window_us);
+    if (high_first) {
+        pci_write32(&dev.pci, off, dev.saved_bars[dev.bar.index]);
+        pci_write32(&dev.pci, off + 4, dev.saved_bars[dev.bar.index + 1]);
+    } else {
+        pci_write32(&dev.pci, off + 4, dev.saved_bars[dev.bar.index + 1]);
+        pci_write32(&dev.pci, off, dev.saved_bars[dev.bar.index]);
+    }
+    epoch_end(true);
+}
+
 static void __attribute__((noreturn)) finish(unsigned vcpus, u64 cycles,
                                              const u64 *mode_cycles,
                                              u64 elapsed_ms)
@@ -828,8 +1075,16 @@ static void __attribute__((noreturn)) finish(unsigned vcpus, u64 cycles,
                mode_cycles[MODE_FLR]);
     }
 
+    if (canary_bad) {
+        printf("STRESS-BAD kind=ram words_changed=%lu\n", canary_bad);
+    }
+    /* Put back for good, the device must work: judged reads, all good. */
+    if (params.mode == MODE_FUZZ && vcpus > 1 && !sum.reads_enabled_ok) {
+        printf("STRESS-BAD kind=final no read judged after the last restore\n");
+    }
     pass = !sum.integrity_errors && !sum.ur_violations &&
-           !sum.straddle_violations && !hung;
+           !sum.straddle_violations && !hung && !canary_bad &&
+           (params.mode != MODE_FUZZ || vcpus == 1 || sum.reads_enabled_ok);
     printf("STRESS-SUMMARY mode=%s hammer=%s vcpus=%u cycles=%lu "
            "seconds=%lu.%03lu reads=%lu writes=%lu reads_enabled_ok=%lu "
            "reads_disabled_ones=%lu straddled=%lu integrity_errors=%lu "
@@ -968,10 +1223,17 @@ void stress_main(u64 start_info_paddr)
     if (params.mode == MODE_BENCH) {
         bench();
     }
-    if (params.mode == MODE_CHURN &&
-        (!params.have_churn || !pci_probe(params.churn_bus, params.churn_dev,
-                                          params.churn_fn, &churn_dev))) {
+    if (params.mode == MODE_CHURN && !params.have_churn) {
         setup_error("mode=churn needs churn=B:D.F, a device to toggle");
+    }
+    if (params.have_churn && !pci_probe(params.churn_bus, params.churn_dev,
+                                        params.churn_fn, &churn_dev)) {
+        setup_error("no device at churn=%02x:%02x.%x", params.churn_bus,
+                    params.churn_dev, params.churn_fn);
+    }
+    phys_bits = guest_phys_bits();
+    if (params.mode == MODE_REACH && !dev.bar.is64) {
+        setup_error("mode=reach: BAR%u is not a 64-bit BAR", dev.bar.index);
     }
 
     modes[nmodes++] = MODE_MEM;
@@ -999,8 +1261,13 @@ void stress_main(u64 start_info_paddr)
     printf("STRESS-START mode=%s hammer=%s vcpus=%u tsc_khz=%lu setup_ms=%lu\n",
            mode_names[params.mode], hammer_names[params.hammer], vcpus,
            tsc_hz / 1000, tsc_to_ms(t_start - boot_tsc));
-    shared.epoch = EPOCH_ENABLED;
+    /* Under fuzz nothing is judged until the device is put back. */
+    shared.epoch = params.mode == MODE_FUZZ ? EPOCH_BUSY : EPOCH_ENABLED;
     shared.go = 1;
+    if (params.mode == MODE_FUZZ) {
+        n = fuzz_run(deadline);
+        finish(vcpus, n, mode_cycles, tsc_to_ms(rdtsc() - t_start));
+    }
 
     for (;;) {
         enum mode m = params.mode;
@@ -1017,6 +1284,9 @@ void stress_main(u64 start_info_paddr)
             break;
         case MODE_CHURN:
             cycle_churn();
+            break;
+        case MODE_REACH:
+            cycle_reach();
             break;
         default:
             cycle_mem();
