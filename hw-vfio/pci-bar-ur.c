@@ -296,7 +296,9 @@ static bool bar_ur_check_reach(VFIOPCIDevice *vdev, int nr)
  * of its container (over the mmaps, the slow path, quirks and the MSI-X
  * table), and a BAR that QEMU has unmapped (Command.MEM clear, not in D0)
  * does so from its programmed address too, where the access would hit
- * unassigned memory and read 0.  Inside the caller's memory transaction.
+ * unassigned memory and read 0.  A BAR mapped out of reach answers from
+ * the top of its container whatever the device state.  Inside the
+ * caller's memory transaction.
  */
 static void bar_ur_update(VFIOPCIDevice *vdev)
 {
@@ -306,12 +308,14 @@ static void bar_ur_update(VFIOPCIDevice *vdev)
 
     for (nr = 0; nr < PCI_ROM_SLOT; nr++) {
         pcibus_t addr = PCI_BAR_UNMAPPED;
+        bool out_of_reach;
 
         if (!vdev->bar_ur.region[nr]) {
             continue;
         }
+        out_of_reach = bar_ur_check_reach(vdev, nr);
         memory_region_set_enabled(vdev->bar_ur.region[nr],
-                                  !decodes || bar_ur_check_reach(vdev, nr));
+                                  !decodes || out_of_reach);
         if (!decodes && pdev->io_regions[nr].addr == PCI_BAR_UNMAPPED) {
             addr = bar_background_addr(pdev, nr);
         }

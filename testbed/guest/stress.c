@@ -988,17 +988,20 @@ static u64 fuzz_run(u64 deadline)
  * mode=reach: the decoding BAR moves beyond the guest-physical address
  * width and back, one half at a time, in either order: first to the
  * lowest address out of reach (a host's MAXPHYADDR, with NPT or EPT),
- * then to 2^52 (beyond any x86 width), then to the top of the 64-bit
- * space.  A guest cannot reach the BAR there, and stock QEMU aborts when
- * KVM refuses the memslot.  The hammers judge the BAR at home.
+ * then to the highest one in reach (which KVM still refuses if the CPU
+ * model claims more than the host has), then to 2^52 (beyond any x86
+ * width), then to the top of the 64-bit space.  A guest cannot reach the
+ * BAR beyond its width, and stock QEMU aborts when KVM refuses the
+ * memslot.  The hammers judge the BAR at home.
  */
 static unsigned reach_cycle;
 
 static void cycle_reach(void)
 {
+    const u64 size = dev.bar.size < 4096 ? 4096 : dev.bar.size;
     const u64 targets[] = {
-        1ULL << phys_bits, 1ULL << 52, (u64)-(dev.bar.size < 4096 ? 4096 :
-                                              dev.bar.size) * 2,
+        1ULL << phys_bits, (1ULL << phys_bits) - 2 * size, 1ULL << 52,
+        -size * 2,
     };
     u8 off = PCI_BASE_ADDRESS_0 + 4 * dev.bar.index;
     u64 target = targets[reach_cycle % ARRAY_SIZE(targets)];
