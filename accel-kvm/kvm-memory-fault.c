@@ -131,7 +131,7 @@ void kvm_shared_fault_memslot_deleted(hwaddr start, hwaddr size)
 
     deletions.range[n % KVM_SHARED_FAULT_DELETIONS].start = start;
     deletions.range[n % KVM_SHARED_FAULT_DELETIONS].size = size;
-    qatomic_set(&deletions.count, n + 1);
+    qatomic_store_release(&deletions.count, n + 1);
 }
 
 void kvm_shared_fault_pre_run(void)
@@ -148,24 +148,27 @@ void kvm_shared_fault_run_done(void)
  * Was a memslot covering [@gpa, @gpa + @size) deleted since this vCPU
  * entered KVM_RUN (any memslot if @size is 0)?  Then the fault was on a
  * mapping that is gone, and the retry goes wherever the gpa leads now.
+ * Also asked without the BQL: the memory listener may then record more
+ * deletions meanwhile, and once it has overwritten a range being read the
+ * answer is yes, a retry, which is always safe.
  */
 static bool fault_is_stale(hwaddr gpa, uint64_t size)
 {
+    unsigned count = qatomic_load_acquire(&deletions.count);
+    bool stale = count - vcpu_fault.deletions > KVM_SHARED_FAULT_DELETIONS;
     unsigned n;
 
-    if (deletions.count - vcpu_fault.deletions > KVM_SHARED_FAULT_DELETIONS) {
-        return true;
+    for (n = vcpu_fault.deletions; !stale && n != count; n++) {
+        stale = !size ||
+                ranges_overlap(deletions.range[n %
+                               KVM_SHARED_FAULT_DELETIONS].start,
+                               deletions.range[n %
+                               KVM_SHARED_FAULT_DELETIONS].size, gpa, size);
     }
-    for (n = vcpu_fault.deletions; n != deletions.count; n++) {
-        if (!size || ranges_overlap(deletions.range[n %
-                                    KVM_SHARED_FAULT_DELETIONS].start,
-                                    deletions.range[n %
-                                    KVM_SHARED_FAULT_DELETIONS].size,
-                                    gpa, size)) {
-            return true;
-        }
-    }
-    return false;
+    /* Ranges overwritten while they were read: assume the worst. */
+    smp_rmb();
+    return stale || qatomic_read(&deletions.count) - vcpu_fault.deletions >
+                    KVM_SHARED_FAULT_DELETIONS;
 }
 
 /*
@@ -238,6 +241,19 @@ static bool fault_annotated(hwaddr gpa, uint64_t size, GString *report,
         h = handler_of(memory_region_owner(section.mr));
     }
     if (!h) {
+        /*
+         * No owner's memory now, but the fault's memslot went away while
+         * the vCPU ran: a BAR unmapped by a config write, perhaps mapped
+         * again since.  Upstream's conversion path would take the BAR, if
+         * it is back, for RAM it cannot convert and stop the VM.
+         */
+        if (fault_is_stale(gpa, size)) {
+            trace_kvm_shared_memory_fault_stale(gpa, size);
+            stats.stale++;
+            *action = KVM_SHARED_FAULT_RETRY;
+            memory_region_unref(section.mr);
+            return true;
+        }
         goto out;
     }
     g_string_append_printf(report, "the gpa is in %s of %s",
@@ -341,12 +357,16 @@ bool kvm_shared_memory_fault(CPUState *cpu, struct kvm_run *run, int *ret)
 
     /*
      * Private memory, flags this code does not know, and memory that is no
-     * device's are not ours.  Looked up again under the BQL below, once any
-     * config write in flight is done.
+     * device's are not ours, unless the fault's memslot went away while
+     * the vCPU ran (it was on a mapping since removed, perhaps a device's).
+     * Looked up again under the BQL below, once any config write in flight
+     * is done.
      */
     if (!qatomic_read(&nr_handlers) ||
         (annotated && (run->memory_fault.flags ||
-                       !gpa_is_ram_device(run->memory_fault.gpa)))) {
+                       (!gpa_is_ram_device(run->memory_fault.gpa) &&
+                        !fault_is_stale(run->memory_fault.gpa,
+                                        run->memory_fault.size))))) {
         return false;
     }
 
