@@ -15,8 +15,10 @@
  * while a config write was revoking the mapping, then waited for the BQL
  * until that write had deleted the memslot.  A memslot deletion covering
  * the faulting range since the vCPU entered KVM_RUN says exactly that (any
- * deletion, for a bare -EFAULT).  A vCPU whose KVM_RUN keeps failing for
- * KVM_SHARED_FAULT_TIMEOUT_MS stops the VM all the same.
+ * deletion, for a bare -EFAULT), and such a shared fault is retried
+ * whatever the memory is now: the BAR may be back, which the conversion
+ * path would take for RAM it cannot convert.  A vCPU whose KVM_RUN keeps
+ * failing for KVM_SHARED_FAULT_TIMEOUT_MS stops the VM all the same.
  *
  * Copyright (c) 2026 vfio-bar-ur developers
  *
