@@ -893,6 +893,15 @@ static void check_bar_out_of_reach(TestState *s, uint64_t addr)
     g_assert_cmpint(testdev_stat(s, "bar_writes_enabled"), ==, writes);
 }
 
+/* BAR0 is back at @addr: reads back as such, its contents, the fast path. */
+static void check_bar0_at(TestState *s, uint64_t addr)
+{
+    check_bar0_reads_back(s, addr);
+    s->bar_addr = addr;
+    check_pattern(s);
+    check_bar_fast_path(s);
+}
+
 /*
  * A guest moves a decoding 64-bit BAR beyond its physical address space
  * (where KVM refuses memslots and stock QEMU aborts), one half at a time
@@ -924,10 +933,7 @@ static void test_bar64_out_of_reach(void)
     check_bar_out_of_reach(&s, far);
     bar0_write_half(&s, false, home);
     bar0_write_half(&s, true, home);
-    check_bar0_reads_back(&s, home);
-    s.bar_addr = home;
-    check_pattern(&s);
-    check_bar_fast_path(&s);
+    check_bar0_at(&s, home);
     g_assert_cmpuint(vfio_counter(&s, "x-bar-out-of-reach"), ==, count + 1);
 
     /* Out low dword first, back high dword first: via 1 GiB, in reach. */
@@ -937,16 +943,12 @@ static void test_bar64_out_of_reach(void)
     check_bar_out_of_reach(&s, far);
     bar0_write_half(&s, true, home);
     bar0_write_half(&s, false, home);
-    check_bar0_reads_back(&s, home);
-    check_pattern(&s);
-    check_bar_fast_path(&s);
+    check_bar0_at(&s, home);
     g_assert_cmpuint(vfio_counter(&s, "x-bar-out-of-reach"), ==, count + 2);
 
     /* The last BAR-sized slot below the limit is in reach. */
     bar0_program(&s, limit - TESTDEV_BAR_SIZE);
-    check_bar0_reads_back(&s, limit - TESTDEV_BAR_SIZE);
-    check_pattern(&s);
-    check_bar_fast_path(&s);
+    check_bar0_at(&s, limit - TESTDEV_BAR_SIZE);
     g_assert_cmpuint(vfio_counter(&s, "x-bar-out-of-reach"), ==, count + 2);
 
     /* Out of reach while not decoding: enabling it maps nothing. */
@@ -955,8 +957,7 @@ static void test_bar64_out_of_reach(void)
     set_mem_decode(&s, true);
     check_bar_out_of_reach(&s, far);
     bar0_program(&s, home);
-    check_pattern(&s);
-    check_bar_fast_path(&s);
+    check_bar0_at(&s, home);
     test_teardown(&s);
 }
 
@@ -981,9 +982,7 @@ static void test_sizing_with_mem_on(void)
         check_bar0_reads_back(&s, mask);
         bar0_write_half(&s, order, home);
         bar0_write_half(&s, !order, home);
-        check_bar0_reads_back(&s, home);
-        check_pattern(&s);
-        check_bar_fast_path(&s);
+        check_bar0_at(&s, home);
     }
     test_teardown(&s);
 }
