@@ -21,7 +21,7 @@ GIT_REV    := $(shell git -C $(TOP) describe --always --dirty=+ 2>/dev/null || e
 
 export CONFIGURE_FLAGS
 
-.PHONY: all fork stock testbed deps fetch prepare-fork prepare-stock check \
+.PHONY: all fork stock testbed linux-guest deps fetch prepare-fork prepare-stock check \
         check-pipeline check-kernel check-l2 check-asan clean distclean FORCE
 
 all: fork testbed
@@ -59,8 +59,14 @@ testbed: prepare-fork
 	@$(MAKE) -s -C $(TOP)/testbed/device O=$(BUILD)/testbed \
 	    LIBVFIO_USER_SRC=$(FORK_SRC)/subprojects/libvfio-user
 	@$(MAKE) -s -C $(TOP)/testbed/guest O=$(BUILD)/testbed
+	@$(MAKE) -s -C $(TOP)/testbed/bar-stress O=$(BUILD)/testbed
 
-check: fork testbed stock
+# The inner Linux guest of the L2 bed: Debian 12's pinned kernel and an
+# initramfs with busybox and bar-stress.
+linux-guest: testbed
+	@$(TOP)/scripts/build-linux-guest
+
+check: fork testbed stock linux-guest
 	@$(TOP)/scripts/run-checks
 
 # The companion kernel, stock and patched, booted under QEMU TCG with
@@ -71,7 +77,7 @@ check-kernel: stock
 # The {kernel} x {QEMU} x {device} x {mode} matrix inside an L2 machine
 # (TCG with emulated SVM) with kvm_amd: guest-stress with the test device
 # and with a vfio-pci NVMe controller behind an emulated IOMMU.
-check-l2: fork testbed stock
+check-l2: fork testbed stock linux-guest
 	@$(TOP)/scripts/test-l2
 
 # The fork built with ASan and UBSan in its own directory, its qtests and
