@@ -226,7 +226,11 @@ static void config_init_header(Testdev *dev)
 {
     vfu_pci_set_id(dev->vfu, TESTDEV_VENDOR_ID, TESTDEV_DEVICE_ID,
                    TESTDEV_VENDOR_ID, TESTDEV_DEVICE_ID);
-    vfu_pci_set_class(dev->vfu, 0xff, 0x00, 0x00);
+    if (dev->vga) {
+        vfu_pci_set_class(dev->vfu, 0x03, 0x00, 0x00);
+    } else {
+        vfu_pci_set_class(dev->vfu, 0xff, 0x00, 0x00);
+    }
     dev->config[PCI_REVISION_ID] = TESTDEV_REVISION;
     put_le16(dev->config + PCI_STATUS, PCI_STATUS_CAP_LIST);
 

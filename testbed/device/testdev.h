@@ -83,6 +83,8 @@ typedef struct Testdev {
     bool flr_clears_command;
     /* BAR0 offers no mmap: every access takes QEMU's slow path. */
     bool no_mmap;
+    /* Class code 0x030000: the guest's vgaarb registers the device. */
+    bool vga;
     /* the BAR memory is revoked for good, whatever the device state */
     bool mapping_broken;
     bool verbose;

@@ -34,13 +34,14 @@ typedef struct Options {
     bool flr_clears_command;
     bool msix;
     bool no_mmap;
+    bool vga;
     bool verbose;
 } Options;
 
 static const char usage_text[] =
     "Usage: " TESTDEV_NAME " --socket PATH [--bar-size BYTES|NK|NM|NG]\n"
     "       [--bar32] [--pm-d1d2] [--no-revoke] [--flr-clears-command]\n"
-    "       [--msix] [--no-mmap] [--control PATH] [--stats-file PATH]\n"
+    "       [--msix] [--no-mmap] [--vga] [--control PATH] [--stats-file PATH]\n"
     "       [--verbose]\n"
     "\n"
     "vfio-user PCI device (1234:7ee0) with one memory BAR that is revoked\n"
@@ -57,6 +58,8 @@ static const char usage_text[] =
     "  --msix             an MSI-X capability with 4 vectors, its table at\n"
     "                     BAR0 + 1M and its PBA at BAR0 + 1M + 4K\n"
     "  --no-mmap          offer no mmap of BAR0: every access is a message\n"
+    "  --vga              class code VGA-compatible display controller, so\n"
+    "                     that a Linux guest's VGA arbiter takes it in\n"
     "  --control PATH     control socket (stats, reset, revoke on|off)\n"
     "  --stats-file PATH  write the counters there as JSON at exit\n"
     "  --verbose          log each state change on stderr\n";
@@ -177,6 +180,7 @@ enum {
     OPT_FLR_CLEARS_COMMAND,
     OPT_MSIX,
     OPT_NO_MMAP,
+    OPT_VGA,
     OPT_STATS_FILE,
 };
 
@@ -191,6 +195,7 @@ static void parse_args(int argc, char **argv, Options *opts)
         { "flr-clears-command", no_argument, NULL, OPT_FLR_CLEARS_COMMAND },
         { "msix", no_argument, NULL, OPT_MSIX },
         { "no-mmap", no_argument, NULL, OPT_NO_MMAP },
+        { "vga", no_argument, NULL, OPT_VGA },
         { "control", required_argument, NULL, 'c' },
         { "stats-file", required_argument, NULL, OPT_STATS_FILE },
         { "verbose", no_argument, NULL, 'v' },
@@ -230,6 +235,9 @@ static void parse_args(int argc, char **argv, Options *opts)
             break;
         case OPT_NO_MMAP:
             opts->no_mmap = true;
+            break;
+        case OPT_VGA:
+            opts->vga = true;
             break;
         case 'c':
             opts->control_path = optarg;
@@ -293,6 +301,7 @@ static void testdev_setup(Testdev *dev, const Options *opts)
     dev->flr_clears_command = opts->flr_clears_command;
     dev->msix = opts->msix;
     dev->no_mmap = opts->no_mmap;
+    dev->vga = opts->vga;
     dev->verbose = opts->verbose;
 
     unlink_stale_socket(opts->socket_path);
