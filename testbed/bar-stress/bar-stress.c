@@ -129,6 +129,7 @@ static int vgaarb_fd = -1;
 /* What the trigger thread counts. */
 static uint64_t cycles, not_disabled, enable_failures;
 static char first_disabled_state[96], first_not_disabled[160];
+static char vgaarb_start[128], vgaarb_peer_start[128];
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void restore_device(void);
@@ -336,6 +337,22 @@ static void vgaarb_lock_for(const char *bdf)
         die("/dev/vga_arbiter: lock/unlock mem for %s: %s", bdf,
             strerror(errno));
     }
+}
+
+/* What vgaarb says of BDF: "count:..,PCI:..,decodes=..,owns=..,locks=..". */
+static void vgaarb_state(const char *bdf, char *buf, size_t len)
+{
+    char cmd[64];
+    ssize_t n;
+
+    snprintf(cmd, sizeof(cmd), "target PCI:%s", bdf);
+    buf[0] = 0;
+    if (write(vgaarb_fd, cmd, strlen(cmd)) < 0) {
+        return;
+    }
+    n = read(vgaarb_fd, buf, len - 1);
+    buf[n > 0 ? n : 0] = 0;
+    buf[strcspn(buf, "\n")] = 0;
 }
 
 static void trigger_disable(void)
@@ -621,11 +638,16 @@ static void restore_device(void)
         config_write16(dev.pm_cap + PCI_PM_CTRL, dev.saved_pmcsr);
         sleep_ms(10);
     }
+    if (window_saved && !opt.read_only) {
+        if (!(config_read16(PCI_COMMAND) & PCI_COMMAND_MEMORY)) {
+            config_write16(PCI_COMMAND, dev.saved_command | PCI_COMMAND_MEMORY);
+        }
+        if (device_decodes(desc, sizeof(desc))) {
+            copy_window(true);
+        }
+    }
     if (config_read16(PCI_COMMAND) != dev.saved_command) {
         config_write16(PCI_COMMAND, dev.saved_command);
-    }
-    if (window_saved && !opt.read_only && device_decodes(desc, sizeof(desc))) {
-        copy_window(true);
     }
     if (opt.trigger == TRIGGER_RUNTIME_PM) {
         write_dev_file("power/control", dev.saved_power_control);
@@ -732,12 +754,6 @@ static void open_device(void)
     if (dev.pm_cap) {
         dev.saved_pmcsr = config_read16(dev.pm_cap + PCI_PM_CTRL);
     }
-    if (!(dev.saved_command & PCI_COMMAND_MEMORY) &&
-        opt.trigger != TRIGGER_RUNTIME_PM) {
-        die("%s does not decode memory (Command 0x%04x): enable it first "
-            "(setpci -s %s COMMAND=0x%04x)", opt.bdf, dev.saved_command,
-            opt.bdf, dev.saved_command | PCI_COMMAND_MEMORY);
-    }
     if (read_file("power/control", dev.saved_power_control,
                   sizeof(dev.saved_power_control)) < 0) {
         snprintf(dev.saved_power_control, sizeof(dev.saved_power_control), "on");
@@ -809,6 +825,10 @@ static void check_trigger(void)
             die("/dev/vga_arbiter: %s (a kernel with CONFIG_VGA_ARB)",
                 strerror(errno));
         }
+        vgaarb_state(opt.bdf, vgaarb_start, sizeof(vgaarb_start));
+        vgaarb_state(opt.vga_peer, vgaarb_peer_start, sizeof(vgaarb_peer_start));
+        /* Decoding is the arbiter's to give: take it for this device. */
+        vgaarb_lock_for(opt.bdf);
         break;
     case TRIGGER_RESET:
         snprintf(path, sizeof(path), "%s/reset", dev.path);
@@ -1027,6 +1047,12 @@ int main(int argc, char **argv)
     parse_args(argc, argv);
     open_device();
     check_trigger();
+    if (!(config_read16(PCI_COMMAND) & PCI_COMMAND_MEMORY) &&
+        opt.trigger != TRIGGER_RUNTIME_PM) {
+        die("%s does not decode memory (Command 0x%04x): enable it first "
+            "(setpci -s %s COMMAND=0x%04x)", opt.bdf, config_read16(PCI_COMMAND),
+            opt.bdf, config_read16(PCI_COMMAND) | PCI_COMMAND_MEMORY);
+    }
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
@@ -1050,6 +1076,10 @@ int main(int argc, char **argv)
            opt.trigger == TRIGGER_VGAARB ? " against " : "",
            opt.trigger == TRIGGER_VGAARB ? opt.vga_peer : "",
            opt.threads, opt.seconds, desc);
+    if (opt.trigger == TRIGGER_VGAARB) {
+        printf("bar-stress: vgaarb at start: %s; %s\n", vgaarb_start,
+               vgaarb_peer_start);
+    }
 
     for (i = 0; i < opt.threads; i++) {
         hammers[i].index = i;
@@ -1113,8 +1143,12 @@ int main(int argc, char **argv)
     pass = !t.data_errors && !t.ur_errors && !enable_failures && cycles;
     if (pass && opt.trigger != TRIGGER_RESET && not_disabled == cycles) {
         printf("RESULT: SKIP bar-stress trigger=%s cycles=%" PRIu64 ": the "
-               "trigger never stopped the device decoding (%s)\n",
-               trigger_names[opt.trigger], cycles, first_not_disabled);
+               "trigger never stopped the device decoding (%s)%s\n",
+               trigger_names[opt.trigger], cycles, first_not_disabled,
+               opt.trigger == TRIGGER_VGAARB ?
+               "; vgaarb only takes legacy memory from a device that owns it "
+               "for one that does not, and both owned it at enumeration "
+               "(the firmware enabled both)" : "");
         return 3;
     }
     printf("RESULT: %s bar-stress trigger=%s cycles=%" PRIu64 " wall=%.1fs "
