@@ -46,8 +46,9 @@
 #define PCI_CLASS_DISPLAY_VGA   0x0300
 #define IORESOURCE_MEM          0x200
 
-#define SLOT_SIZE               64
-#define SLOT_WORDS              (SLOT_SIZE / 8)
+/* Bytes each hammer owns at a time: less if the window is small. */
+#define SLOT_SIZE_MAX           64
+#define SLOT_WORDS_MAX          (SLOT_SIZE_MAX / 8)
 /* Accesses a hammer makes in one slot before it moves to the next. */
 #define SLOT_ROUND              4096
 #define MAX_THREADS             64
@@ -121,6 +122,7 @@ static volatile uint8_t *bar_map;
 static size_t bar_map_len;
 static uint8_t *window_saved;
 static struct hammer hammers[MAX_THREADS];
+static unsigned slot_words;
 static _Atomic uint64_t state_word;
 static atomic_bool stop_hammers;
 static volatile sig_atomic_t interrupted;
@@ -366,7 +368,7 @@ static void trigger_disable(void)
         break;
     case TRIGGER_RUNTIME_PM:
         ret = write_dev_file("power/control", "auto");
-        wait_runtime_status("suspended", 2);
+        wait_runtime_status("suspended", 5);
         break;
     case TRIGGER_VGAARB:
         vgaarb_lock_for(opt.vga_peer);
@@ -520,7 +522,8 @@ static void judge_read(struct hammer *h, uint64_t off, unsigned size,
 }
 
 /*
- * Each hammer owns one 64-byte slot of the window at a time and moves to
+ * Each hammer owns one slot of the window (64 bytes, or its share of a
+ * smaller window) at a time and moves to
  * its next one every SLOT_ROUND accesses, so that the whole window is
  * covered over time and no two threads share bytes.  Per access: read and
  * judge the word against what it last wrote, write a fresh value (unless
@@ -530,26 +533,26 @@ static void *hammer_main(void *arg)
 {
     static const unsigned sizes[] = { 1, 2, 4, 8 };
     struct hammer *h = arg;
-    uint64_t slots = opt.window_len / SLOT_SIZE / opt.threads;
-    uint64_t shadow[SLOT_WORDS];
-    bool known[SLOT_WORDS];
+    uint64_t slots = opt.window_len / (slot_words * 8) / opt.threads;
+    uint64_t shadow[SLOT_WORDS_MAX];
+    bool known[SLOT_WORDS_MAX];
     uint64_t iter = 0, slot_off = 0;
 
     while (!atomic_load_explicit(&stop_hammers, memory_order_relaxed)) {
-        unsigned w = iter % SLOT_WORDS;
-        unsigned size = sizes[(iter / SLOT_WORDS) % 4];
+        unsigned w = iter % slot_words;
+        unsigned size = sizes[(iter / slot_words) % 4];
         volatile uint8_t *p;
         uint64_t off, s0, s1, s2, got, v;
 
         if (iter % SLOT_ROUND == 0) {
             uint64_t slot = h->index * slots + (iter / SLOT_ROUND) % slots;
 
-            slot_off = opt.window_off + slot * SLOT_SIZE;
+            slot_off = opt.window_off + slot * slot_words * 8;
             if (opt.read_only) {
                 memcpy(shadow, window_saved + (slot_off - opt.window_off),
-                       SLOT_SIZE);
+                       slot_words * 8);
             }
-            for (unsigned i = 0; i < SLOT_WORDS; i++) {
+            for (unsigned i = 0; i < slot_words; i++) {
                 known[i] = opt.read_only;
             }
         }
@@ -771,10 +774,13 @@ static void open_device(void)
             "BAR %d (0x%" PRIx64 " bytes)", opt.window_off, opt.window_len,
             opt.bar, dev.bar_size);
     }
-    if (opt.window_len < (uint64_t)opt.threads * SLOT_SIZE) {
+    slot_words = opt.window_len / 8 / opt.threads;
+    if (!slot_words) {
         die("--window of 0x%" PRIx64 " bytes is too small for %d threads "
-            "(each needs %d bytes of its own)", opt.window_len, opt.threads,
-            SLOT_SIZE);
+            "(each needs 8 bytes of its own)", opt.window_len, opt.threads);
+    }
+    if (slot_words > SLOT_WORDS_MAX) {
+        slot_words = SLOT_WORDS_MAX;
     }
 
     snprintf(link, sizeof(link), "%s/resource%d", dev.path, opt.bar);
