@@ -128,8 +128,9 @@ static atomic_bool stop_hammers;
 static volatile sig_atomic_t interrupted;
 static int vgaarb_fd = -1;
 
-/* What the trigger thread counts. */
-static uint64_t cycles, not_disabled, enable_failures;
+/* What the trigger thread counts; the hammers read cycles for a report. */
+static _Atomic uint64_t cycles;
+static uint64_t not_disabled, enable_failures;
 static char first_disabled_state[96], first_not_disabled[160];
 static char vgaarb_start[128], vgaarb_peer_start[128];
 
