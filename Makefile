@@ -4,6 +4,7 @@
 #   make            patched build/qemu-system-x86_64 (+ the test bed)
 #   make stock      the same source without our series, in build-stock/
 #   make check      everything above, then every test
+#   make check-linux-guest  bar-stress in the Debian guest, stock and fork
 #   make check-asan the fork with ASan and UBSan (build/asan/), its qtests
 #
 # QEMU_SRC=/path    use that QEMU tree instead of Debian's pinned source
@@ -22,7 +23,7 @@ GIT_REV    := $(shell git -C $(TOP) describe --always --dirty=+ 2>/dev/null || e
 export CONFIGURE_FLAGS
 
 .PHONY: all fork stock testbed linux-guest deps fetch prepare-fork prepare-stock check \
-        check-pipeline check-kernel check-l2 check-asan clean distclean FORCE
+        check-pipeline check-kernel check-l2 check-linux-guest check-asan clean distclean FORCE
 
 all: fork testbed
 
@@ -79,6 +80,11 @@ check-kernel: stock
 # and with a vfio-pci NVMe controller behind an emulated IOMMU.
 check-l2: fork testbed stock linux-guest
 	@$(TOP)/scripts/test-l2
+
+# bar-stress in the Debian guest (TCG), stock QEMU and the fork, with the
+# guest kernel's own triggers.
+check-linux-guest: fork testbed stock linux-guest
+	@$(TOP)/scripts/test-linux-guest
 
 # The fork built with ASan and UBSan in its own directory, its qtests and
 # unit tests and a short guest-stress run against it.  A full build of its
