@@ -228,26 +228,26 @@ static int write_dev_file(const char *name, const char *str)
     return write_path(path, str);
 }
 
-static uint16_t config_read16(unsigned off)
+/* SIZE (1 or 2) bytes of config space at OFF, little-endian (x86). */
+static uint16_t config_read(unsigned off, unsigned size)
 {
-    uint16_t v;
+    uint16_t v = 0;
 
-    if (pread(dev.config_fd, &v, 2, off) != 2) {
+    if (pread(dev.config_fd, &v, size, off) != size) {
         die("reading config space at 0x%x of %s: %s", off, opt.bdf,
             strerror(errno));
     }
     return v;
 }
 
+static uint16_t config_read16(unsigned off)
+{
+    return config_read(off, 2);
+}
+
 static uint8_t config_read8(unsigned off)
 {
-    uint8_t v;
-
-    if (pread(dev.config_fd, &v, 1, off) != 1) {
-        die("reading config space at 0x%x of %s: %s", off, opt.bdf,
-            strerror(errno));
-    }
-    return v;
+    return config_read(off, 1);
 }
 
 static void config_write16(unsigned off, uint16_t v)
