@@ -6,6 +6,12 @@
 #   make check      everything above, then every test
 #   make check-linux-guest  bar-stress in the Debian guest, stock and fork
 #   make check-asan the fork with ASan and UBSan (build/asan/), its qtests
+#   make demo       the race with stock QEMU and with the fork, one table
+#   make deb        a Debian package of the fork (build/deb/); make check-deb
+#                   installs and removes it in clean Debian 12 chroots
+#   make check-libvirt  the fork as a libvirt domain's emulator
+#   make bench      stock against fork, interleaved: table, JSON and a plot
+#   make soak       a million toggle cycles a mode on the fork (hours)
 #
 # QEMU_SRC=/path    use that QEMU tree instead of Debian's pinned source
 # CONFIGURE_FLAGS=  extra flags for QEMU's configure
@@ -23,7 +29,8 @@ GIT_REV    := $(shell git -C $(TOP) describe --always --dirty=+ 2>/dev/null || e
 export CONFIGURE_FLAGS
 
 .PHONY: all fork stock testbed linux-guest deps fetch prepare-fork prepare-stock check \
-        check-pipeline check-kernel check-l2 check-linux-guest check-asan clean distclean FORCE
+        check-pipeline check-kernel check-l2 check-linux-guest check-asan demo deb \
+        check-deb check-libvirt bench soak clean distclean FORCE
 
 all: fork testbed
 
@@ -103,6 +110,29 @@ check-asan: prepare-fork testbed
 
 check-pipeline: fork
 	@$(TOP)/scripts/test-pipeline
+
+# Without a usable /dev/kvm the demo runs in L2 (it builds the stock
+# companion kernel the first time).
+demo: fork testbed stock
+	@$(TOP)/scripts/demo
+
+deb: fork
+	@$(TOP)/scripts/install-deps deb
+	@$(TOP)/scripts/build-deb
+
+check-deb: deb
+	@$(TOP)/scripts/test-deb
+
+check-libvirt: fork testbed
+	@$(TOP)/scripts/install-deps libvirt
+	@$(TOP)/scripts/test-libvirt
+
+bench: fork testbed stock
+	@$(TOP)/scripts/install-deps bench
+	@$(TOP)/scripts/bench
+
+soak: fork testbed
+	@$(TOP)/scripts/soak
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/install $(BUILD)/src $(BUILD)/testbed $(BUILD)/asan $(STOCK)
