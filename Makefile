@@ -75,6 +75,7 @@ linux-guest: testbed
 	@$(TOP)/scripts/build-linux-guest
 
 check: fork testbed stock linux-guest
+	@$(TOP)/scripts/install-deps libvirt
 	@$(TOP)/scripts/run-checks
 
 # The companion kernel, stock and patched, booted under QEMU TCG with
