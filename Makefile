@@ -12,6 +12,9 @@
 #   make check-libvirt  the fork as a libvirt domain's emulator
 #   make bench      stock against fork, interleaved: table, JSON and a plot
 #   make soak       a million toggle cycles a mode on the fork (hours)
+#   make export-series  the series as posted (git format-patch, cover
+#                   letter) in build/export/series
+#   make check-bisect   each prefix of that series builds, checkpatch clean
 #
 # QEMU_SRC=/path    use that QEMU tree instead of Debian's pinned source
 # CONFIGURE_FLAGS=  extra flags for QEMU's configure
@@ -30,7 +33,7 @@ export CONFIGURE_FLAGS
 
 .PHONY: all fork stock testbed linux-guest deps fetch prepare-fork prepare-stock check \
         check-pipeline check-kernel check-l2 check-linux-guest check-asan demo deb \
-        check-deb check-libvirt bench soak clean distclean FORCE
+        check-deb check-libvirt bench soak export-series check-bisect clean distclean FORCE
 
 all: fork testbed
 
@@ -134,6 +137,17 @@ bench: fork testbed stock
 
 soak: fork testbed
 	@$(TOP)/scripts/soak
+
+# The series for qemu-devel: our patches with the files they add, and a
+# cover letter.  SIGNOFF='Name <email>' puts a real person in the
+# placeholder's place.
+export-series: fetch
+	@$(TOP)/scripts/export-series $(if $(SIGNOFF),--signoff "$(SIGNOFF)") $(BUILD)/export/series
+
+# Every prefix of the exported series builds and is checkpatch clean.  A
+# build per patch, most of them incremental: not in make check.
+check-bisect: fetch
+	@$(TOP)/scripts/check-bisect $(BUILD)/bisect
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/install $(BUILD)/src $(BUILD)/testbed $(BUILD)/asan $(STOCK)

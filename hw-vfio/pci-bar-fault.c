@@ -23,15 +23,17 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "qapi/visitor.h"
 #include "system/memory.h"
 #include "accel/kvm/kvm-memory-fault.h"
 #include "pci.h"
 #include "pci-bar-ur.h"
+#include "pci-bar-fault.h"
 #include "trace.h"
 
 static VFIOPCIDevice *handler_device(KVMSharedFaultHandler *handler)
 {
-    return container_of(handler, VFIOPCIDevice, bar_ur.fault_handler);
+    return container_of(handler, VFIOPCIDevice, bar_fault.handler);
 }
 
 /* What the device's own config space says, for messages. */
@@ -49,7 +51,7 @@ static KVMSharedFaultAction bar_fault_policy(VFIOPCIDevice *vdev,
                                              const char *what,
                                              const char *state, Error **errp)
 {
-    if (vdev->bar_ur.fault_stop) {
+    if (vdev->bar_fault.stop) {
         error_setg(errp, "vfio %s: %s with the guest's memory decoding on, "
                    "%s (x-bar-fault-policy=stop)", vdev->vbasedev.name, what,
                    state);
@@ -130,9 +132,9 @@ static void bar_slot_refused(KVMSharedFaultHandler *handler, MemoryRegion *mr,
 {
     VFIOPCIDevice *vdev = handler_device(handler);
 
-    vdev->bar_ur.slot_refusals++;
-    if (!vdev->bar_ur.warned_slot_refused) {
-        vdev->bar_ur.warned_slot_refused = true;
+    vdev->bar_fault.slot_refusals++;
+    if (!vdev->bar_fault.warned_slot_refused) {
+        vdev->bar_fault.warned_slot_refused = true;
         warn_report("vfio %s: KVM cannot map BAR %d at gpa 0x%" HWADDR_PRIx
                     " (%s); it is served through QEMU, slowly",
                     vdev->vbasedev.name, vfio_pci_bar_ur_mmap_bar(vdev, mr),
@@ -142,7 +144,7 @@ static void bar_slot_refused(KVMSharedFaultHandler *handler, MemoryRegion *mr,
 
 void vfio_pci_bar_fault_register(VFIOPCIDevice *vdev)
 {
-    KVMSharedFaultHandler *handler = &vdev->bar_ur.fault_handler;
+    KVMSharedFaultHandler *handler = &vdev->bar_fault.handler;
 
     handler->owner = OBJECT(vdev);
     handler->name = vdev->vbasedev.name;
@@ -154,8 +156,47 @@ void vfio_pci_bar_fault_register(VFIOPCIDevice *vdev)
 
 void vfio_pci_bar_fault_unregister(VFIOPCIDevice *vdev)
 {
-    if (vdev->bar_ur.fault_handler.owner) {
-        kvm_shared_fault_handler_remove(&vdev->bar_ur.fault_handler);
-        vdev->bar_ur.fault_handler.owner = NULL;
+    if (vdev->bar_fault.handler.owner) {
+        kvm_shared_fault_handler_remove(&vdev->bar_fault.handler);
+        vdev->bar_fault.handler.owner = NULL;
     }
+}
+
+static char *bar_fault_get_policy(Object *obj, Error **errp)
+{
+    return g_strdup(VFIO_PCI_DEVICE(obj)->bar_fault.stop ? "stop" : "ur");
+}
+
+static void bar_fault_set_policy(Object *obj, const char *value, Error **errp)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI_DEVICE(obj);
+
+    if (!strcmp(value, "ur") || !strcmp(value, "stop")) {
+        vdev->bar_fault.stop = !strcmp(value, "stop");
+    } else {
+        error_setg(errp, "x-bar-fault-policy must be 'ur' or 'stop', not '%s'",
+                   value);
+    }
+}
+
+static void bar_fault_get_slot_refusals(Object *obj, Visitor *v,
+                                        const char *name, void *opaque,
+                                        Error **errp)
+{
+    visit_type_uint64(v, name, &VFIO_PCI_DEVICE(obj)->bar_fault.slot_refusals,
+                      errp);
+}
+
+void vfio_pci_bar_fault_class_init(ObjectClass *klass)
+{
+    object_class_property_add_str(klass, "x-bar-fault-policy",
+                                  bar_fault_get_policy, bar_fault_set_policy);
+    object_class_property_set_description(klass, "x-bar-fault-policy",
+        "What a memory fault on a BAR the guest has enabled does: 'ur' "
+        "(default) answers Unsupported Request until the guest enables the "
+        "device again and it decodes, 'stop' stops the VM");
+    object_class_property_add(klass, "x-bar-slot-refusals", "uint64",
+                              bar_fault_get_slot_refusals, NULL, NULL, NULL);
+    object_class_property_set_description(klass, "x-bar-slot-refusals",
+        "BAR mappings KVM refused a memslot for (served as MMIO)");
 }

@@ -651,7 +651,6 @@ void vfio_pci_bar_ur_realize(VFIOPCIDevice *vdev)
         memory_region_init_alias(&ur->background[nr], OBJECT(vdev), name,
                                  ur->region[nr], 0, bar->size);
     }
-    vfio_pci_bar_fault_register(vdev);
 }
 
 /*
@@ -676,7 +675,6 @@ void vfio_pci_bar_ur_reset(VFIOPCIDevice *vdev)
 
 void vfio_pci_bar_ur_exit(VFIOPCIDevice *vdev)
 {
-    vfio_pci_bar_fault_unregister(vdev);
     vfio_pci_bar_ur_reset(vdev);
 }
 
@@ -709,24 +707,6 @@ static const Property vfio_pci_bar_ur_properties[] = {
                      bar_ur.unmap_first, true),
 };
 
-static char *bar_ur_get_fault_policy(Object *obj, Error **errp)
-{
-    return g_strdup(VFIO_PCI_DEVICE(obj)->bar_ur.fault_stop ? "stop" : "ur");
-}
-
-static void bar_ur_set_fault_policy(Object *obj, const char *value,
-                                    Error **errp)
-{
-    VFIOPCIDevice *vdev = VFIO_PCI_DEVICE(obj);
-
-    if (!strcmp(value, "ur") || !strcmp(value, "stop")) {
-        vdev->bar_ur.fault_stop = !strcmp(value, "stop");
-    } else {
-        error_setg(errp, "x-bar-fault-policy must be 'ur' or 'stop', not '%s'",
-                   value);
-    }
-}
-
 void vfio_pci_bar_ur_class_init(ObjectClass *klass)
 {
     static const struct {
@@ -747,8 +727,6 @@ void vfio_pci_bar_ur_class_init(ObjectClass *klass)
         { "x-bar-out-of-reach", offsetof(VFIOPCIBarUR, out_of_reach_count),
           "times the guest placed a BAR beyond the guest-physical address "
           "space (left unmapped, Unsupported Request)" },
-        { "x-bar-slot-refusals", offsetof(VFIOPCIBarUR, slot_refusals),
-          "BAR mappings KVM refused a memslot for (served as MMIO)" },
         { "x-bar-host-disables", offsetof(VFIOPCIBarUR, host_disables),
           "times the device was found not decoding without the guest asking "
           "(a failed mapping, a revoke found by a fault or a SIGBUS)" },
@@ -756,13 +734,6 @@ void vfio_pci_bar_ur_class_init(ObjectClass *klass)
     int i;
 
     device_class_set_props(DEVICE_CLASS(klass), vfio_pci_bar_ur_properties);
-    object_class_property_add_str(klass, "x-bar-fault-policy",
-                                  bar_ur_get_fault_policy,
-                                  bar_ur_set_fault_policy);
-    object_class_property_set_description(klass, "x-bar-fault-policy",
-        "What a memory fault on a BAR the guest has enabled does: 'ur' "
-        "(default) answers Unsupported Request until the guest enables the "
-        "device again and it decodes, 'stop' stops the VM");
     object_class_property_set_description(klass, "x-bar-unmap-first",
         "Drop the BAR mappings before forwarding a config write that stops "
         "memory decoding (experimental; off exercises the fault path)");

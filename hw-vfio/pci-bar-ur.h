@@ -12,7 +12,6 @@
 
 #include "hw/pci/pci.h"
 #include "hw/vfio/vfio-region.h"
-#include "accel/kvm/kvm-memory-fault.h"
 
 typedef struct VFIOPCIDevice VFIOPCIDevice;
 
@@ -25,8 +24,6 @@ typedef struct VFIOPCIBarUR {
     bool flr_pending;
     /* the device stopped decoding without the guest asking */
     bool host_disabled;
-    /* x-bar-fault-policy=stop: a fault on a decoding BAR stops the VM */
-    bool fault_stop;
     /* guest accesses while disabled: one log line per disabled period */
     bool logged;
     int64_t last_log_ms;
@@ -35,7 +32,6 @@ typedef struct VFIOPCIBarUR {
     /* BARs placed beyond the guest-physical address space, by number */
     uint32_t out_of_reach;
     bool warned_out_of_reach;
-    bool warned_slot_refused;
     /*
      * Per memory BAR: all-ones on top of the BAR's container, enabled while
      * the device does not decode, and its alias at the BAR's programmed
@@ -56,10 +52,6 @@ typedef struct VFIOPCIBarUR {
     uint64_t host_disables;
     uint64_t device_refusals;
     uint64_t out_of_reach_count;
-    uint64_t slot_refusals;
-
-    /* KVM memory faults on the BAR mmaps come here */
-    KVMSharedFaultHandler fault_handler;
 } VFIOPCIBarUR;
 
 bool vfio_pci_bar_ur_decodes(VFIOPCIDevice *vdev);
@@ -84,9 +76,5 @@ void vfio_pci_bar_ur_reset(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_exit(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_finalize(VFIOPCIDevice *vdev);
 void vfio_pci_bar_ur_class_init(ObjectClass *klass);
-
-/* pci-bar-fault.c: KVM memory faults on BAR mappings */
-void vfio_pci_bar_fault_register(VFIOPCIDevice *vdev);
-void vfio_pci_bar_fault_unregister(VFIOPCIDevice *vdev);
 
 #endif /* HW_VFIO_PCI_BAR_UR_H */
