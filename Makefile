@@ -78,7 +78,7 @@ linux-guest: testbed
 	@$(TOP)/scripts/build-linux-guest
 
 check: fork testbed stock linux-guest
-	@$(TOP)/scripts/install-deps libvirt
+	@$(TOP)/scripts/install-deps libvirt docs-qemu
 	@$(TOP)/scripts/run-checks
 
 # The companion kernel, stock and patched, booted under QEMU TCG with
