@@ -1,5 +1,7 @@
+# shellcheck shell=bash
 # Reading qemu-patches/series, for configure-wrapper/prepare-tree and
 # scripts/export-series (sourced; needs $top, the repository's root).
+: "${top:?series.sh: set top to the repository root before sourcing it}"
 #
 # Each line of the series names a patch file and then the files of ours
 # that the patch adds to QEMU's tree, as repository paths.  Every file in a
